@@ -1,0 +1,9 @@
+import type { AnyRunbook } from '../src/engine/runbook.js';
+import { logs } from './logs.js';
+import { ps } from './ps.js';
+import { restart } from './restart.js';
+import { stats } from './stats.js';
+import { top } from './top.js';
+
+/** Every runbook the bot knows; commands and docs are generated from this list. */
+export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top] as AnyRunbook[];

@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import { buildCommands } from '../commands/index.js';
+import { runbooks } from '../runbooks/index.js';
+import type { Config, Env } from './config/schema.js';
+import { startDiscordBot, type DiscordBot } from './discord/bot.js';
+import { Engine } from './engine/engine.js';
+import { addSecret } from './engine/redact.js';
+import { createHost, type Host } from './host/index.js';
+import { openDatabase } from './store/db.js';
+import { Store } from './store/store.js';
+
+export interface App {
+  engine: Engine;
+  store: Store;
+  hosts: Map<string, Host>;
+  discord: DiscordBot;
+  stop(): Promise<void>;
+}
+
+/** The composition root: config → store → hosts → engine → Discord adapter. */
+export async function startApp(config: Config, env: Env, log: Logger, options: { sweepIntervalMs?: number } = {}): Promise<App> {
+  addSecret(env.DISCORD_TOKEN);
+  const db = openDatabase(config.database.path);
+  const store = new Store(db);
+  const interrupted = store.failInterruptedRuns();
+  if (interrupted > 0) log.warn({ interrupted }, 'runs interrupted by the last stop were marked failed');
+  const hosts = new Map(config.hosts.map((h) => [h.name, createHost(h)]));
+  const engine = new Engine(store, hosts, config, log.child({ component: 'engine' }), runbooks);
+  const commands = buildCommands([...hosts.keys()]);
+  let discord: DiscordBot;
+  try {
+    discord = await startDiscordBot({ token: env.DISCORD_TOKEN, apiUrl: env.DISCORD_API_URL, config, engine, store, commands, log: log.child({ component: 'discord' }), ...options });
+  } catch (err) {
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+    db.close();
+    throw err;
+  }
+  return {
+    engine,
+    store,
+    hosts,
+    discord,
+    async stop() {
+      await discord.stop();
+      await Promise.all([...hosts.values()].map((h) => h.close()));
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/** A Discord snowflake or, for channels and roles, a name resolved against the guild at start. */
+const idOrName = z.string().trim().min(1, 'must be a channel/role id or name');
+const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord snowflake id (17–20 digits)');
+
+const fingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint, e.g. SHA256:abc… (ssh-keygen -lf key.pub)');
+
+const healthCheck = z.object({
+  /** Fetched on the host itself (curl over SSH), so 127.0.0.1 means the host's loopback. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  timeoutSeconds: z.number().int().min(1).max(60).default(5),
+});
+
+const hostBase = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes'),
+  projectDir: z.string().startsWith('/', 'must be an absolute path on the host'),
+  composeFiles: z.array(z.string().min(1)).min(1, 'needs at least one compose file').default(['docker-compose.yml']),
+  /** `auto` asks the host which compose CLI it has (v2 plugin first, then v1). */
+  compose: z.enum(['auto', 'v1', 'v2']).default('auto'),
+  /** The compose project name; discovered from container labels when absent. */
+  composeProject: z.string().min(1).optional(),
+  commandTimeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  healthChecks: z.record(z.string(), healthCheck).default({}),
+});
+
+const sshHost = hostBase.extend({
+  transport: z.literal('ssh').default('ssh'),
+  address: z.string().min(1, 'must name the host (IP or DNS name)'),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1),
+  keyPath: z.string().min(1, 'must be the path of the SSH private key'),
+  hostKeyFingerprint: fingerprint,
+});
+
+const localHost = hostBase.extend({ transport: z.literal('local') });
+
+export const hostSchema = z.discriminatedUnion('transport', [sshHost, localHost]);
+
+const alertRoute = z.object({
+  alertname: z.string().min(1),
+  runbook: z.string().min(1),
+  params: z.record(z.string(), z.string()).default({}),
+});
+
+export const configSchema = z
+  .object({
+    discord: z.object({
+      guildId: snowflake,
+      alertsChannel: idOrName,
+      roles: z.object({ viewer: idOrName, operator: idOrName, approver: idOrName }),
+    }),
+    hosts: z.array(hostSchema).min(1, 'needs at least one host'),
+    defaultHost: z.string().optional(),
+    gates: z
+      .object({ expiryMinutes: z.number().min(0.05).max(1440).default(5) })
+      .default({ expiryMinutes: 5 }),
+    report: z
+      .object({ schedule: z.string().min(9).default('0 9 * * *'), timeZone: z.string().default('UTC') })
+      .default({ schedule: '0 9 * * *', timeZone: 'UTC' }),
+    database: z.object({ path: z.string().min(1).default('./data/opsbot.db') }).default({ path: './data/opsbot.db' }),
+    http: z
+      .object({ listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465') })
+      .default({ listen: '127.0.0.1:9465' }),
+    alerts: z.array(alertRoute).default([]),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .default({ level: 'info' }),
+  })
+  .superRefine((cfg, ctx) => {
+    const names = cfg.hosts.map((h) => h.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `duplicate host name "${n}"` });
+    });
+    if (cfg.defaultHost !== undefined && !names.includes(cfg.defaultHost)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultHost'], message: `names no host (known: ${names.join(', ')})` });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
+
+/** Secrets come only from the environment; the file never holds them. */
+export const envSchema = z.object({
+  DISCORD_TOKEN: z.string().min(20, 'must be set to the bot token'),
+  DISCORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:PORT/api' }).optional(),
+  OPSBOT_CONFIG: z.string().default('./opsbot.yaml'),
+});
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,39 @@
+/**
+ * Splits output into pages on line boundaries; a line longer than a page is cut into pieces.
+ * Nothing is dropped: joining the pages with '\n' (where a line ended) gives the text back.
+ */
+export function splitPages(text: string, pageSize: number): string[] {
+  const pages: string[] = [];
+  let current = '';
+  const flush = () => {
+    pages.push(current);
+    current = '';
+  };
+  for (const line of text.replace(/\n$/, '').split('\n')) {
+    if (line.length > pageSize) {
+      if (current.length > 0) flush();
+      for (let i = 0; i < line.length; i += pageSize) {
+        current = line.slice(i, i + pageSize);
+        if (i + pageSize < line.length) flush();
+      }
+      continue;
+    }
+    const next = current.length === 0 ? line : `${current}\n${line}`;
+    if (next.length > pageSize && current.length > 0) {
+      flush();
+      current = line;
+    } else {
+      current = next;
+    }
+  }
+  if (current.length > 0 || pages.length === 0) flush();
+  return pages;
+}
+
+/** Output inside a code block must not close the block early. */
+export function codeBlock(text: string): string {
+  return `\`\`\`\n${text.replace(/```/g, '`\u200b``')}\n\`\`\``;
+}
+
+/** Characters a page may hold so that the fenced page stays under the embed description limit. */
+export const PAGE_SIZE = 3800;

@@ -1,0 +1,110 @@
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type APIEmbed, type MessageCreateOptions } from 'discord.js';
+import type { RunView, OutputBlock } from '../engine/view.js';
+import { PAGE_SIZE, codeBlock, splitPages } from './pages.js';
+
+const COLOR: Record<RunView['status'], number> = {
+  succeeded: 0x2ecc71,
+  failed: 0xe74c3c,
+  running: 0x3498db,
+  awaiting_confirmation: 0xf39c12,
+  cancelled: 0x95a5a6,
+  expired: 0x95a5a6,
+};
+
+const STYLE = { primary: ButtonStyle.Primary, secondary: ButtonStyle.Secondary, success: ButtonStyle.Success, danger: ButtonStyle.Danger } as const;
+
+/** Discord's limit on the characters of all embeds of one message. */
+const EMBED_BUDGET = 6000;
+
+export interface RenderedMessage {
+  embeds: APIEmbed[];
+  components: ActionRowBuilder<ButtonBuilder>[];
+  files: AttachmentBuilder[];
+  allowedMentions: { parse: [] };
+}
+
+export const pageId = (outputId: string, page: number): string => `page:${outputId}:${page}`;
+
+const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+function embedLength(e: APIEmbed): number {
+  return (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0) + (e.fields ?? []).reduce((t, f) => t + f.name.length + f.value.length, 0);
+}
+
+export function fileName(title: string): string {
+  return `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'output'}.txt`;
+}
+
+/** The embed of page `page` (0-based) of a stored output, and its ◀ n/N ▶ row. */
+export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text'>, page: number): { embed: APIEmbed; row: ActionRowBuilder<ButtonBuilder>; pageCount: number } {
+  const pages = splitPages(block.text, PAGE_SIZE);
+  const n = Math.min(Math.max(page, 0), pages.length - 1);
+  const embed = new EmbedBuilder()
+    .setTitle(clip(block.title, 256))
+    .setDescription(codeBlock(pages[n] ?? ''))
+    .setFooter({ text: `page ${n + 1}/${pages.length} · full output attached as ${fileName(block.title)}` })
+    .setColor(0x2f3136)
+    .toJSON();
+  const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(pageId(block.outputId, n - 1)).setLabel('◀').setStyle(ButtonStyle.Secondary).setDisabled(n === 0),
+    new ButtonBuilder().setCustomId(`pageinfo:${block.outputId}`).setLabel(`${n + 1}/${pages.length}`).setStyle(ButtonStyle.Secondary).setDisabled(true),
+    new ButtonBuilder().setCustomId(pageId(block.outputId, n + 1)).setLabel('▶').setStyle(ButtonStyle.Secondary).setDisabled(n === pages.length - 1),
+  );
+  return { embed, row, pageCount: pages.length };
+}
+
+/**
+ * A RunView as one Discord message: a status embed, short outputs inline, the first long output
+ * paginated (with the full text attached), any further long output attached. Sized to fit every
+ * Discord limit by construction.
+ */
+export function renderView(view: RunView): RenderedMessage {
+  const main = new EmbedBuilder()
+    .setTitle(clip(view.title, 256))
+    .setColor(COLOR[view.status])
+    .setDescription(clip(view.description || '\u200b', 2000))
+    .setFooter({ text: clip(view.footer, 300) });
+  if (view.gate) main.setTimestamp(view.gate.expiresAt);
+  const fields = view.fields.slice(0, 24).map((f) => ({ name: clip(f.name, 256), value: clip(f.value || '—', 300), inline: f.inline ?? false }));
+  if (fields.length > 0) main.addFields(fields);
+  const embeds: APIEmbed[] = [main.toJSON()];
+  const files: AttachmentBuilder[] = [];
+  const components: ActionRowBuilder<ButtonBuilder>[] = [];
+  let used = embedLength(embeds[0]!);
+  let paginated = false;
+  const attachedNotes: string[] = [];
+
+  for (const block of view.blocks) {
+    const inline = new EmbedBuilder().setTitle(clip(block.title, 256)).setDescription(codeBlock(block.text)).setColor(0x2f3136).toJSON();
+    if (block.text.length <= PAGE_SIZE && used + embedLength(inline) <= EMBED_BUDGET && embeds.length < 10) {
+      embeds.push(inline);
+      used += embedLength(inline);
+      continue;
+    }
+    files.push(new AttachmentBuilder(Buffer.from(block.text, 'utf8'), { name: fileName(block.title) }));
+    const page = renderPage(block, 0);
+    if (!paginated && used + embedLength(page.embed) <= EMBED_BUDGET) {
+      paginated = true;
+      embeds.push(page.embed);
+      used += embedLength(page.embed);
+      components.push(page.row);
+    } else {
+      attachedNotes.push(`📎 ${block.title}: ${block.text.split('\n').length} lines in ${fileName(block.title)}`);
+    }
+  }
+  if (attachedNotes.length > 0) embeds[0] = { ...embeds[0]!, description: clip(`${embeds[0]!.description ?? ''}\n${attachedNotes.join('\n')}`, 2400) };
+
+  if (view.actions.length > 0) {
+    const row = new ActionRowBuilder<ButtonBuilder>();
+    for (const a of view.actions.slice(0, 5)) {
+      row.addComponents(new ButtonBuilder().setCustomId(a.id).setLabel(clip(a.label, 80)).setStyle(STYLE[a.style]).setDisabled(a.disabled ?? false));
+    }
+    components.unshift(row);
+  }
+  return { embeds, components, files, allowedMentions: { parse: [] } };
+}
+
+/** A short message for people (errors, refusals). */
+export function renderNotice(text: string): Pick<MessageCreateOptions, 'content' | 'allowedMentions'> {
+  return { content: clip(text, 2000), allowedMentions: { parse: [] } };
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction, Interaction, APIEmbed } from 'discord.js';
+import { MessageFlags } from 'discord.js';
+import type { Logger } from 'pino';
+import { isUserError } from '../engine/errors.js';
+import type { Role, RunView } from '../engine/view.js';
+import { actorOf, type Access } from './access.js';
+import type { Command, CommandDeps } from './command.js';
+import { firstRefusal, hasRole, inAlertsChannel } from './guards.js';
+import { renderNotice, renderPage, renderView } from './render.js';
+
+type Replyable = ChatInputCommandInteraction | ButtonInteraction;
+
+/**
+ * The one entry point for interactions: guards, a fast acknowledgement, the handler, and one
+ * way to answer errors (a user error ephemerally; anything else by an id that is in the log).
+ * Button handlers are keyed by custom_id prefix and read their state from the store, so a
+ * button still works after the bot restarts.
+ */
+export class Router {
+  private readonly commands: Map<string, Command>;
+
+  constructor(
+    private readonly deps: CommandDeps & { log: Logger; access: () => Access },
+    commands: readonly Command[],
+  ) {
+    this.commands = new Map(commands.map((c) => [c.data.name, c]));
+  }
+
+  async handle(i: Interaction): Promise<void> {
+    try {
+      if (i.isChatInputCommand()) await this.command(i);
+      else if (i.isAutocomplete()) await this.autocomplete(i);
+      else if (i.isButton()) await this.button(i);
+    } catch (err) {
+      this.deps.log.error({ err, interaction: i.id }, 'interaction handler crashed');
+    }
+  }
+
+  private actor(i: Interaction) {
+    return actorOf(this.deps.access(), i.user, i.member);
+  }
+
+  private refuse(i: Interaction, role: Role): string | null {
+    return firstRefusal([inAlertsChannel, hasRole(role)], { channelId: i.channelId, roles: this.actor(i).roles }, this.deps.access());
+  }
+
+  private async command(i: ChatInputCommandInteraction): Promise<void> {
+    const cmd = this.commands.get(i.commandName);
+    if (!cmd) {
+      await i.reply({ ...renderNotice(`This bot has no /${i.commandName} any more. Nothing was run.`), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const refusal = this.refuse(i, cmd.role);
+    if (refusal) {
+      this.deps.log.info({ command: i.commandName, user: i.user.id, channel: i.channelId }, 'command refused by guard');
+      await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    await i.deferReply();
+    await this.answer(i, () => cmd.run(i, this.actor(i), this.deps), { command: i.commandName });
+  }
+
+  /** Runs a handler after a deferral and edits the deferred reply with its result. */
+  private async answer(i: Replyable, work: () => Promise<RunView>, logFields: Record<string, unknown>): Promise<void> {
+    try {
+      const view = await work();
+      const msg = await i.editReply(renderView(view));
+      if (view.gate) this.deps.engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
+    } catch (err) {
+      await this.fail(i, err, logFields, true);
+    }
+  }
+
+  /** `ownReply`: the deferred reply is a message of its own (not the clicked message) and may go. */
+  private async fail(i: Replyable, err: unknown, logFields: Record<string, unknown>, ownReply = false): Promise<void> {
+    if (isUserError(err)) {
+      this.deps.log.info({ ...logFields, user: i.user.id, code: err.code }, 'user error');
+      // The deferred reply is public; a user error belongs to the one who asked.
+      if (ownReply && i.deferred) await i.deleteReply().catch(() => undefined);
+      if (!i.deferred && !i.replied) return void (await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral }));
+      await i.followUp({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const errorId = `e${randomBytes(4).toString('hex')}`;
+    this.deps.log.error({ ...logFields, errorId, user: i.user.id, err }, 'unexpected error');
+    const text = `Something went wrong (error ${errorId}). It is in the bot's log; the audit log shows what ran.`;
+    if (i.deferred || i.replied) await i.followUp({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
+    else await i.reply({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
+  }
+
+  private async autocomplete(i: AutocompleteInteraction): Promise<void> {
+    const focused = i.options.getFocused(true);
+    let choices: string[] = [];
+    if (focused.name === 'service' && this.refuse(i, 'viewer') === null) {
+      try {
+        const services = await this.deps.engine.host(i.options.getString('host') ?? undefined).services();
+        const q = String(focused.value).toLowerCase();
+        choices = services.filter((s) => s.toLowerCase().includes(q));
+      } catch (err) {
+        this.deps.log.warn({ err }, 'autocomplete could not read services');
+      }
+    }
+    await i.respond(choices.slice(0, 25).map((s) => ({ name: s.slice(0, 100), value: s.slice(0, 100) })));
+  }
+
+  private async button(i: ButtonInteraction): Promise<void> {
+    const [kind, ...rest] = i.customId.split(':');
+    switch (kind) {
+      case 'gate':
+        return this.gate(i, rest[0] ?? '', Number(rest[1]), rest[2] === 'confirm' ? 'confirm' : 'cancel');
+      case 'page':
+        return this.page(i, rest[0] ?? '', Number(rest[1]));
+      case 'logs': {
+        const refusal = this.refuse(i, 'viewer');
+        if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
+        await i.deferReply();
+        return this.answer(i, () => this.deps.engine.start({ runbook: 'logs', host: rest[0], params: { service: rest[1], lines: 200 }, actor: this.actor(i), channelId: i.channelId }), { button: 'logs' });
+      }
+      case 'rollback': {
+        const refusal = this.refuse(i, 'operator');
+        if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
+        await i.deferReply();
+        return this.answer(i, () => this.deps.engine.rollback(rest[0] ?? '', this.actor(i), i.channelId), { button: 'rollback' });
+      }
+      default:
+        await i.reply({ ...renderNotice('This button belongs to an older version of the bot and does nothing now.'), flags: MessageFlags.Ephemeral });
+    }
+  }
+
+  private async gate(i: ButtonInteraction, runId: string, stepIdx: number, decision: 'confirm' | 'cancel'): Promise<void> {
+    const { engine } = this.deps;
+    let decided;
+    try {
+      // Synchronous: a refused or losing click is answered before anything is acknowledged.
+      decided = engine.authorize(runId, stepIdx, decision, this.actor(i));
+    } catch (err) {
+      if (!isUserError(err)) return this.fail(i, err, { button: 'gate', runId });
+      await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
+      if (err.code === 'gate.expired') {
+        const { embeds, components } = renderView(engine.view(runId));
+        await i.message.edit({ embeds, components }).catch((e: unknown) => this.deps.log.warn({ err: e, runId }, 'could not disable expired gate'));
+      }
+      return;
+    }
+    await i.deferUpdate();
+    try {
+      const view = await engine.proceed(decided);
+      const msg = await i.editReply(renderView(view));
+      if (view.gate) engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
+    } catch (err) {
+      await this.fail(i, err, { button: 'gate', runId });
+    }
+  }
+
+  private async page(i: ButtonInteraction, outputId: string, page: number): Promise<void> {
+    const refusal = this.refuse(i, 'viewer');
+    if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
+    const out = this.deps.store.getOutput(outputId);
+    if (!out) return void (await i.reply({ ...renderNotice('This output is no longer stored; run the command again.'), flags: MessageFlags.Ephemeral }));
+    const { embed, row } = renderPage({ outputId: out.id, title: out.title, text: out.text }, page);
+    // Keep the rest of the message (status embed, action buttons); swap only the page.
+    const embeds: APIEmbed[] = i.message.embeds.map((e) => e.toJSON());
+    const at = embeds.findIndex((e) => e.footer?.text.startsWith('page ') === true);
+    if (at === -1) embeds.push(embed);
+    else embeds[at] = embed;
+    const rows = i.message.components.map((r) => r.toJSON());
+    const rowAt = rows.findIndex((r) => 'components' in r && r.components.some((c) => 'custom_id' in c && c.custom_id.startsWith('pageinfo:')));
+    const components = rowAt === -1 ? [...rows, row.toJSON()] : rows.map((r, n) => (n === rowAt ? row.toJSON() : r));
+    await i.update({ embeds, components: components as never });
+  }
+}

@@ -1,0 +1,355 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Host } from '../host/index.js';
+import { displayCommand } from '../host/quote.js';
+import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
+import { UserError, isUserError } from './errors.js';
+import { redact } from './redact.js';
+import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
+import { gateActionId, type Actor, type OutputBlock, type RunView } from './view.js';
+
+const ICON: Record<string, string> = { succeeded: '✅', failed: '❌', running: '⏳', waiting: '⏸️', cancelled: '🚫', expired: '⌛', skipped: '⏭️' };
+
+/** A service name as compose allows it: checked before anything reaches a host. */
+export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+export interface Decision {
+  run: RunRow;
+  stepIdx: number;
+  decision: 'confirm' | 'cancel';
+}
+
+export interface StartRequest {
+  runbook: string;
+  host?: string | undefined;
+  params: unknown;
+  actor: Actor;
+  channelId: string | null;
+}
+
+/**
+ * The runbook runner: validates parameters, runs read-only steps at once, stops at a gate before
+ * every mutating step, records every command and its (redacted) output, and enforces one active
+ * run per target. It knows nothing about Discord: it returns RunViews.
+ */
+export class Engine {
+  private readonly runbooks = new Map<string, AnyRunbook>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly hosts: Map<string, Host>,
+    private readonly config: Pick<Config, 'gates' | 'defaultHost'>,
+    private readonly log: Logger,
+    runbooks: readonly AnyRunbook[],
+  ) {
+    for (const rb of runbooks) this.runbooks.set(rb.id, rb);
+  }
+
+  runbook(id: string): AnyRunbook | undefined {
+    return this.runbooks.get(id);
+  }
+
+  listRunbooks(): AnyRunbook[] {
+    return [...this.runbooks.values()];
+  }
+
+  host(name?: string): Host {
+    const wanted = name ?? this.config.defaultHost ?? [...this.hosts.keys()][0];
+    const host = wanted === undefined ? undefined : this.hosts.get(wanted);
+    if (!host) throw new UserError('host.unknown', `Unknown host "${name ?? ''}". Known hosts: ${[...this.hosts.keys()].join(', ')}.`);
+    return host;
+  }
+
+  hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  /** Parses params without touching the host beyond reading its declared services. */
+  async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
+    const parsed = runbook.params.safeParse(raw);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `• \`${i.path.join('.') || 'input'}\`: ${i.message}`).join('\n');
+      throw new UserError('params.invalid', `Invalid input for ${runbook.id}:\n${detail}\nNothing was run.`);
+    }
+    const params = parsed.data as Record<string, unknown>;
+    for (const key of runbook.serviceParams ?? []) {
+      const value = params[key];
+      if (typeof value !== 'string') continue;
+      const services = await host.services();
+      if (!services.includes(value)) {
+        throw new UserError('params.unknown-service', `Host "${host.name}" has no compose service "${value}". Its services: ${services.join(', ')}. Nothing was run.`);
+      }
+    }
+    return params;
+  }
+
+  async start(req: StartRequest): Promise<RunView> {
+    const runbook = this.runbooks.get(req.runbook);
+    if (!runbook) throw new UserError('runbook.unknown', `There is no runbook "${req.runbook}". Known: ${[...this.runbooks.keys()].join(', ')}.`);
+    const host = this.host(req.host);
+    const params = await this.validate(runbook, host, req.params);
+    const run: RunRow = {
+      id: newId('r'),
+      runbook: runbook.id,
+      host: host.name,
+      params: JSON.stringify(params),
+      requested_by: req.actor.id,
+      requested_by_name: req.actor.name,
+      channel_id: req.channelId,
+      status: 'running',
+      target_key: runbook.target ? `${host.name}:${runbook.target(params)}` : null,
+      error: null,
+      created_at: Date.now(),
+      finished_at: null,
+    };
+    try {
+      this.store.createRun(run);
+    } catch (err) {
+      if (err instanceof TargetBusyError) {
+        const h = err.holder;
+        throw new UserError('run.locked', `${h.requested_by_name} is already running ${h.runbook} on ${h.target_key ?? 'this target'} (run ${h.id}, ${h.status.replace('_', ' ')}, started <t:${Math.floor(h.created_at / 1000)}:R>). Wait for it to finish or cancel it.`);
+      }
+      throw err;
+    }
+    this.log.info({ runId: run.id, runbook: runbook.id, host: host.name, actor: req.actor.id }, 'run started');
+    return this.advance(run, runbook, params, 0, -1);
+  }
+
+  /**
+   * Checks and claims a gate decision synchronously, so the adapter can refuse a click at once
+   * and acknowledge an accepted one before the slow part. Exactly one of many racing clicks wins.
+   */
+  authorize(runId: string, stepIdx: number, decision: 'confirm' | 'cancel', actor: Actor): Decision {
+    const run = this.store.getRun(runId);
+    const gate = this.store.getGate(runId, stepIdx);
+    if (!run || !gate) throw new UserError('gate.unknown', 'This confirmation is unknown to the bot (its record is gone). Start the command again.');
+    const refuse = (code: string, reason: string): never => {
+      this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: false, reason: code });
+      this.log.info({ runId, stepIdx, decision, actor: actor.id, code }, 'gate click refused');
+      throw new UserError(code, reason);
+    };
+    if (gate.state !== 'open') {
+      const who = gate.decided_by === null ? '' : ` by <@${gate.decided_by}>`;
+      refuse(gate.state === 'expired' ? 'gate.expired' : 'gate.decided', `This step was already ${gate.state}${who}. Nothing more was run.`);
+    }
+    if (Date.now() >= gate.expires_at) {
+      this.expireGate(gate);
+      refuse('gate.expired', `This confirmation expired <t:${Math.floor(gate.expires_at / 1000)}:R>. Nothing was run; start the command again if it is still needed.`);
+    }
+    const isRequester = actor.id === run.requested_by;
+    if (decision === 'cancel') {
+      if (!isRequester && !actor.roles.includes('operator')) refuse('gate.forbidden', 'Only the requester or a member with the operator role can cancel this.');
+    } else if (gate.four_eyes === 1) {
+      if (isRequester) refuse('gate.self-approval', 'This runbook needs a second person: you requested it, so someone else with the approver role must confirm.');
+      if (!actor.roles.includes('approver')) refuse('gate.forbidden', 'This runbook needs a confirmation by a member with the approver role. Nothing was run.');
+    } else if (!actor.roles.includes('operator')) {
+      refuse('gate.forbidden', 'Only members with the operator role can confirm this. Nothing was run.');
+    }
+    if (!this.store.claimGate(runId, stepIdx, decision === 'confirm' ? 'confirmed' : 'cancelled', actor.id)) {
+      const now = this.store.getGate(runId, stepIdx);
+      refuse('gate.decided', `Someone else already ${now?.state ?? 'decided'} this step${now?.decided_by ? ` (<@${now.decided_by}>)` : ''}. Nothing more was run.`);
+    }
+    this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: true, reason: null });
+    this.log.info({ runId, stepIdx, decision, actor: actor.id }, 'gate decided');
+    if (decision === 'cancel') this.store.setRunStatus(runId, 'cancelled', `cancelled by ${actor.name}`);
+    else this.store.setRunStatus(runId, 'running');
+    return { run, stepIdx, decision };
+  }
+
+  /** Carries out an authorized decision: runs the confirmed step and what follows it. */
+  async proceed(d: Decision): Promise<RunView> {
+    if (d.decision === 'cancel') return this.view(d.run.id);
+    const runbook = this.resolveRunbook(d.run.runbook);
+    return this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
+  }
+
+  async decide(runId: string, stepIdx: number, decision: 'confirm' | 'cancel', actor: Actor): Promise<RunView> {
+    return this.proceed(this.authorize(runId, stepIdx, decision, actor));
+  }
+
+  /** Starts the rollback of a failed run: a new run of the runbook's rollback steps, gated as ever. */
+  async rollback(runId: string, actor: Actor, channelId: string | null): Promise<RunView> {
+    const run = this.store.getRun(runId);
+    if (!run) throw new UserError('run.unknown', `Run ${runId} is unknown.`);
+    const base = this.resolveRunbook(run.runbook);
+    if (!base.rollback || base.rollback.length === 0) throw new UserError('rollback.none', `${base.id} has no rollback steps.`);
+    return this.start({ runbook: `${base.id}:rollback`, host: run.host, params: JSON.parse(run.params), actor, channelId });
+  }
+
+  /** Gates whose time is up: marked expired (their runs too), returned so the adapter can disable buttons. */
+  expireDue(now = Date.now()): { gate: GateRow; view: RunView }[] {
+    const out: { gate: GateRow; view: RunView }[] = [];
+    for (const gate of this.store.dueGates(now)) {
+      if (this.expireGate(gate, now)) out.push({ gate, view: this.view(gate.run_id) });
+    }
+    return out;
+  }
+
+  private expireGate(gate: GateRow, now = Date.now()): boolean {
+    if (!this.store.claimGate(gate.run_id, gate.step_idx, 'expired', null, now)) return false;
+    this.store.setRunStatus(gate.run_id, 'expired', 'confirmation expired before anyone confirmed');
+    this.log.info({ runId: gate.run_id, stepIdx: gate.step_idx }, 'gate expired');
+    return true;
+  }
+
+  recordGateMessage(runId: string, stepIdx: number, channelId: string, messageId: string): void {
+    this.store.setGateMessage(runId, stepIdx, channelId, messageId);
+  }
+
+  private resolveRunbook(id: string): AnyRunbook {
+    const [baseId, variant] = id.split(':') as [string, string | undefined];
+    const base = this.runbooks.get(baseId);
+    if (!base) throw new UserError('runbook.unknown', `Runbook "${id}" no longer exists in this version of the bot.`);
+    if (variant === 'rollback') return { ...base, id, title: `Rollback: ${typeof base.title === 'string' ? base.title : base.id}`, steps: base.rollback ?? [], rollback: [] };
+    return base;
+  }
+
+  private stepsFor(runbook: AnyRunbook): Step<unknown>[] {
+    return runbook.steps as Step<unknown>[];
+  }
+
+  /** Runs steps from `from` until a gate, a failure or the end. `approved` is the step whose gate was just confirmed. */
+  private async advance(run: RunRow, runbook: AnyRunbook, params: unknown, from: number, approved: number): Promise<RunView> {
+    const host = this.host(run.host);
+    const steps = this.stepsFor(runbook);
+    for (let idx = from; idx < steps.length; idx++) {
+      const step = steps[idx]!;
+      if (step.mutates && idx !== approved) {
+        const expiresAt = Date.now() + this.config.gates.expiryMinutes * 60_000;
+        this.store.openGate(run.id, idx, runbook.fourEyes === true, expiresAt);
+        this.store.setRunStatus(run.id, 'awaiting_confirmation');
+        return this.view(run.id, { stepIdx: idx, plan: await this.planOf(step, host, params) });
+      }
+      const ok = await this.runStep(run, step, idx, host, params);
+      if (!ok) {
+        this.store.setRunStatus(run.id, 'failed', `step ${idx + 1} (${step.title}) failed`);
+        return this.view(run.id);
+      }
+    }
+    this.store.setRunStatus(run.id, 'succeeded');
+    this.log.info({ runId: run.id }, 'run succeeded');
+    return this.view(run.id);
+  }
+
+  private async planOf(step: Step<unknown>, host: Host, params: unknown): Promise<string[]> {
+    if (!step.plan) return [step.title];
+    try {
+      return (await step.plan({ host, params })).map(displayCommand);
+    } catch (err) {
+      if (isUserError(err)) throw err;
+      throw new UserError('plan.failed', `Could not prepare the command for "${step.title}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async runStep(run: RunRow, step: Step<unknown>, idx: number, host: Host, params: unknown): Promise<boolean> {
+    const commands: CommandRecord[] = [];
+    this.store.startStep(run.id, idx, step.title, step.mutates);
+    const started = performance.now();
+    const record = (r: { argv: string[]; exitCode: number | null; durationMs: number }) => {
+      commands.push({ argv: r.argv, exitCode: r.exitCode, durationMs: r.durationMs });
+      this.log.info({ runId: run.id, step: idx, argv: r.argv, exitCode: r.exitCode, durationMs: r.durationMs }, 'host command');
+    };
+    const ctx: StepContext<unknown> = {
+      host,
+      params,
+      runId: run.id,
+      exec: async (argv, o) => {
+        const res = await host.exec(argv, o ?? {});
+        record(res);
+        return res;
+      },
+      compose: async (args, o) => {
+        const res = await host.compose(args, o ?? {});
+        record(res);
+        return res;
+      },
+      note: (description) => record({ argv: [description], exitCode: 0, durationMs: 0 }),
+    };
+    let outcome: StepOutcome;
+    try {
+      outcome = await step.run(ctx);
+    } catch (err) {
+      if (isUserError(err)) {
+        outcome = { ok: false, summary: err.message };
+        this.log.warn({ runId: run.id, step: idx, code: err.code, err: err.cause ?? err }, 'step failed');
+      } else {
+        outcome = { ok: false, summary: `Internal error in this step (run ${run.id}); the details are in the bot's log.` };
+        this.log.error({ runId: run.id, step: idx, err }, 'step crashed');
+      }
+    }
+    const outputId = outcome.output === undefined ? null : this.store.saveOutput(run.id, outcome.outputTitle ?? step.title, redact(outcome.output));
+    const summary = redact(outcome.summary);
+    const fields = outcome.fields ? redact(JSON.stringify(outcome.fields)) : null;
+    this.store.finishStep(run.id, idx, {
+      status: outcome.ok ? 'succeeded' : 'failed',
+      commands,
+      exitCode: commands.at(-1)?.exitCode ?? null,
+      durationMs: Math.round(performance.now() - started),
+      summary,
+      fields,
+      outputId,
+    });
+    return outcome.ok;
+  }
+
+  /** Rebuilds the neutral result of a run from the store (also after a restart). */
+  view(runId: string, gate?: { stepIdx: number; plan: string[] }): RunView {
+    const run = this.store.getRun(runId);
+    if (!run) throw new UserError('run.unknown', `Run ${runId} is unknown.`);
+    const runbook = this.resolveRunbook(run.runbook);
+    const params = JSON.parse(run.params) as Record<string, unknown>;
+    const title = typeof runbook.title === 'string' ? runbook.title : runbook.title(params);
+    const steps = this.store.stepsOf(runId);
+    const lines: string[] = [];
+    const fields: Field[] = [];
+    const blocks: OutputBlock[] = [];
+    runbook.steps.forEach((s, i) => {
+      const row = steps.find((r) => r.idx === i);
+      if (row) {
+        lines.push(`${ICON[row.status] ?? '•'} **${s.title}**${row.summary ? ` — ${row.summary}` : ''}`);
+        if (row.fields) fields.push(...(JSON.parse(row.fields) as Field[]));
+        if (row.output_id) {
+          const out = this.store.getOutput(row.output_id);
+          if (out) blocks.push({ outputId: out.id, title: out.title, text: out.text });
+        }
+      } else if (gate?.stepIdx === i || (run.status === 'awaiting_confirmation' && !gate && i === steps.length)) {
+        lines.push(`${ICON.waiting} **${s.title}** — waiting for confirmation`);
+      } else if (['cancelled', 'expired'].includes(run.status) && i === steps.length) {
+        lines.push(`${ICON[run.status]} **${s.title}** — not run (${run.status})`);
+      }
+    });
+    if (gate) lines.push('', `**This will run on \`${run.host}\`:**`, '```', ...gate.plan, '```');
+    if (run.error && run.status !== 'succeeded') lines.push('', `**${run.status === 'failed' ? 'Failed' : 'Note'}:** ${run.error}`);
+
+    const gateRow = gate ? this.store.getGate(runId, gate.stepIdx) : undefined;
+    const actions: RunView['actions'] = [];
+    if (gate && gateRow) {
+      actions.push({ id: gateActionId(runId, gate.stepIdx, 'confirm'), label: gateRow.four_eyes ? 'Approve (second person)' : 'Confirm', style: 'danger' });
+      actions.push({ id: gateActionId(runId, gate.stepIdx, 'cancel'), label: 'Cancel', style: 'secondary' });
+    }
+    const ended = this.store.lastGate(runId);
+    if (!gate && ended && (run.status === 'expired' || run.status === 'cancelled')) {
+      const label = run.status === 'expired' ? 'Expired' : 'Cancelled';
+      actions.push({ id: gateActionId(runId, ended.step_idx, 'confirm'), label: `Confirm (${label.toLowerCase()})`, style: 'danger', disabled: true });
+      actions.push({ id: gateActionId(runId, ended.step_idx, 'cancel'), label, style: 'secondary', disabled: true });
+    }
+    if (run.status === 'failed' && runbook.rollback && runbook.rollback.length > 0) {
+      actions.push({ id: `rollback:${runId}`, label: 'Roll back', style: 'danger' });
+    }
+    if (run.status !== 'awaiting_confirmation' && run.status !== 'running' && runbook.followUps) actions.push(...runbook.followUps(params, run.host));
+    const approvals = this.store.approvalsOf(runId).filter((a) => a.accepted === 1);
+    const who = approvals.map((a) => `${a.decision === 'confirm' ? 'confirmed' : 'cancelled'} by ${a.user_name}`).join(', ');
+    const view: RunView = {
+      runId,
+      title,
+      status: run.status,
+      description: lines.join('\n'),
+      fields,
+      blocks,
+      actions,
+      footer: `run ${runId} · ${run.host} · requested by ${run.requested_by_name}${who ? ` · ${who}` : ''}`,
+    };
+    if (gate && gateRow) view.gate = { stepIdx: gate.stepIdx, expiresAt: gateRow.expires_at, fourEyes: gateRow.four_eyes === 1 };
+    return view;
+  }
+}

@@ -1,0 +1,71 @@
+import type { z } from 'zod';
+import type { ExecResult, Host } from '../host/index.js';
+import type { Action } from './view.js';
+
+/** One labelled value in a result (rendered as an embed field, or a line in a terminal). */
+export interface Field {
+  name: string;
+  value: string;
+  inline?: boolean;
+}
+
+export interface StepOutcome {
+  ok: boolean;
+  /** One line for the result card. */
+  summary: string;
+  /** Long text (logs, command output); stored redacted, shown paginated. */
+  output?: string;
+  outputTitle?: string;
+  fields?: Field[];
+}
+
+export interface StepContext<P> {
+  host: Host;
+  params: P;
+  runId: string;
+  /** Runs a command on the host; recorded (argv, exit code, duration) in the step's audit row. */
+  exec(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** A compose subcommand with the host's flavour and files. */
+  compose(args: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** Records a Docker API call in the audit as if it were a command. */
+  note(description: string): void;
+}
+
+export interface Step<P> {
+  title: string;
+  mutates: boolean;
+  /** For a mutating step: the exact commands it will run, shown at its gate. */
+  plan?: (ctx: { host: Host; params: P }) => Promise<string[][]>;
+  run(ctx: StepContext<P>): Promise<StepOutcome>;
+}
+
+export interface RunbookDocs {
+  trigger: string[];
+  expected: string[];
+  escalation: string[];
+}
+
+/** A runbook: declared data plus typed step functions (the slash command is only an alias). */
+export interface Runbook<S extends z.ZodType = z.ZodType> {
+  id: string;
+  title: string | ((params: z.infer<S>) => string);
+  summary: string;
+  docs: RunbookDocs;
+  params: S;
+  /** Names of params that must be services declared in the host's compose configuration. */
+  serviceParams?: (keyof z.infer<S> & string)[];
+  /** Concurrency key: two active runs with the same key on a host are refused. */
+  target?: (params: z.infer<S>) => string;
+  /** A second person (with the approver role) must confirm, never the requester. */
+  fourEyes?: boolean;
+  steps: Step<z.infer<S>>[];
+  rollback?: Step<z.infer<S>>[];
+  /** Buttons offered once the run has ended, e.g. "Logs" after a restart. */
+  followUps?: (params: z.infer<S>, host: string) => Action[];
+}
+
+export function defineRunbook<S extends z.ZodType>(runbook: Runbook<S>): Runbook<S> {
+  return runbook;
+}
+
+export type AnyRunbook = Runbook<z.ZodType>;

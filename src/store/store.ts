@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { z } from 'zod';
+
+export const runStatus = z.enum(['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled', 'expired']);
+export type RunStatus = z.infer<typeof runStatus>;
+export const ACTIVE: readonly RunStatus[] = ['running', 'awaiting_confirmation'];
+
+const runRow = z.object({
+  id: z.string(),
+  runbook: z.string(),
+  host: z.string(),
+  params: z.string(),
+  requested_by: z.string(),
+  requested_by_name: z.string(),
+  channel_id: z.string().nullable(),
+  status: runStatus,
+  target_key: z.string().nullable(),
+  error: z.string().nullable(),
+  created_at: z.number(),
+  finished_at: z.number().nullable(),
+});
+export type RunRow = z.infer<typeof runRow>;
+
+const commandRecord = z.object({ argv: z.array(z.string()), exitCode: z.number().nullable(), durationMs: z.number() });
+export type CommandRecord = z.infer<typeof commandRecord>;
+
+const stepRow = z.object({
+  run_id: z.string(),
+  idx: z.number(),
+  title: z.string(),
+  mutates: z.number(),
+  status: z.string(),
+  commands: z.string(),
+  exit_code: z.number().nullable(),
+  duration_ms: z.number().nullable(),
+  summary: z.string().nullable(),
+  fields: z.string().nullable(),
+  output_id: z.string().nullable(),
+  started_at: z.number().nullable(),
+  finished_at: z.number().nullable(),
+});
+export type StepRow = z.infer<typeof stepRow>;
+
+const gateRow = z.object({
+  run_id: z.string(),
+  step_idx: z.number(),
+  state: z.enum(['open', 'confirmed', 'cancelled', 'expired']),
+  four_eyes: z.number(),
+  expires_at: z.number(),
+  channel_id: z.string().nullable(),
+  message_id: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decided_at: z.number().nullable(),
+});
+export type GateRow = z.infer<typeof gateRow>;
+
+const outputRow = z.object({ id: z.string(), run_id: z.string(), title: z.string(), text: z.string(), created_at: z.number() });
+export type OutputRow = z.infer<typeof outputRow>;
+
+export const newId = (prefix: string): string => `${prefix}${randomBytes(6).toString('base64url')}`;
+
+/** The unique index on active runs per target said no: someone else holds the lock. */
+export class TargetBusyError extends Error {
+  constructor(readonly holder: RunRow) {
+    super(`target ${holder.target_key ?? ''} is busy with run ${holder.id}`);
+  }
+}
+
+/**
+ * Everything the bot must not lose: runs, steps, outputs (redacted before they get here),
+ * gates and decisions. Synchronous better-sqlite3 calls make each claim atomic in-process.
+ */
+export class Store {
+  constructor(readonly db: Database) {}
+
+  createRun(run: Omit<RunRow, 'error' | 'finished_at'>): void {
+    try {
+      this.db
+        .prepare(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at)
+                  VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at)`)
+        .run(run);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && run.target_key !== null) {
+        const holder = this.activeRunFor(run.target_key);
+        if (holder) throw new TargetBusyError(holder);
+      }
+      throw err;
+    }
+  }
+
+  activeRunFor(targetKey: string): RunRow | undefined {
+    const row = this.db.prepare(`SELECT * FROM runs WHERE target_key = ? AND status IN ('running','awaiting_confirmation')`).get(targetKey);
+    return row === undefined ? undefined : runRow.parse(row);
+  }
+
+  getRun(id: string): RunRow | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id);
+    return row === undefined ? undefined : runRow.parse(row);
+  }
+
+  setRunStatus(id: string, status: RunStatus, error: string | null = null, now = Date.now()): void {
+    const finished = ACTIVE.includes(status) ? null : now;
+    this.db.prepare('UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = ? WHERE id = ?').run(status, error, finished, id);
+  }
+
+  recentRuns(limit: number): RunRow[] {
+    return this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit).map((r) => runRow.parse(r));
+  }
+
+  countRuns(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+  }
+
+  startStep(runId: string, idx: number, title: string, mutates: boolean, now = Date.now()): void {
+    this.db
+      .prepare(`INSERT INTO steps (run_id, idx, title, mutates, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)
+                ON CONFLICT(run_id, idx) DO UPDATE SET status = 'running', started_at = excluded.started_at`)
+      .run(runId, idx, title, mutates ? 1 : 0, now);
+  }
+
+  finishStep(runId: string, idx: number, r: { status: 'succeeded' | 'failed'; commands: CommandRecord[]; exitCode: number | null; durationMs: number; summary: string | null; fields: string | null; outputId: string | null }, now = Date.now()): void {
+    this.db
+      .prepare(`UPDATE steps SET status = ?, commands = ?, exit_code = ?, duration_ms = ?, summary = ?, fields = ?, output_id = ?, finished_at = ? WHERE run_id = ? AND idx = ?`)
+      .run(r.status, JSON.stringify(r.commands), r.exitCode, r.durationMs, r.summary, r.fields, r.outputId, now, runId, idx);
+  }
+
+  stepsOf(runId: string): (StepRow & { commandList: CommandRecord[] })[] {
+    return this.db
+      .prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY idx')
+      .all(runId)
+      .map((r) => {
+        const row = stepRow.parse(r);
+        return { ...row, commandList: z.array(commandRecord).parse(JSON.parse(row.commands)) };
+      });
+  }
+
+  saveOutput(runId: string, title: string, text: string, now = Date.now()): string {
+    const id = newId('o');
+    this.db.prepare('INSERT INTO outputs (id, run_id, title, text, created_at) VALUES (?, ?, ?, ?, ?)').run(id, runId, title, text, now);
+    return id;
+  }
+
+  getOutput(id: string): OutputRow | undefined {
+    const row = this.db.prepare('SELECT * FROM outputs WHERE id = ?').get(id);
+    return row === undefined ? undefined : outputRow.parse(row);
+  }
+
+  openGate(runId: string, stepIdx: number, fourEyes: boolean, expiresAt: number): void {
+    this.db
+      .prepare(`INSERT INTO gates (run_id, step_idx, state, four_eyes, expires_at) VALUES (?, ?, 'open', ?, ?)`)
+      .run(runId, stepIdx, fourEyes ? 1 : 0, expiresAt);
+  }
+
+  setGateMessage(runId: string, stepIdx: number, channelId: string, messageId: string): void {
+    this.db.prepare('UPDATE gates SET channel_id = ?, message_id = ? WHERE run_id = ? AND step_idx = ?').run(channelId, messageId, runId, stepIdx);
+  }
+
+  getGate(runId: string, stepIdx: number): GateRow | undefined {
+    const row = this.db.prepare('SELECT * FROM gates WHERE run_id = ? AND step_idx = ?').get(runId, stepIdx);
+    return row === undefined ? undefined : gateRow.parse(row);
+  }
+
+  lastGate(runId: string): GateRow | undefined {
+    const row = this.db.prepare('SELECT * FROM gates WHERE run_id = ? ORDER BY step_idx DESC LIMIT 1').get(runId);
+    return row === undefined ? undefined : gateRow.parse(row);
+  }
+
+  /** Moves an open gate to its decided state; true only for the one caller that won the race. */
+  claimGate(runId: string, stepIdx: number, state: 'confirmed' | 'cancelled' | 'expired', userId: string | null, now = Date.now()): boolean {
+    const res = this.db
+      .prepare(`UPDATE gates SET state = ?, decided_by = ?, decided_at = ? WHERE run_id = ? AND step_idx = ? AND state = 'open'`)
+      .run(state, userId, now, runId, stepIdx);
+    return res.changes === 1;
+  }
+
+  dueGates(now = Date.now()): GateRow[] {
+    return this.db.prepare(`SELECT * FROM gates WHERE state = 'open' AND expires_at <= ?`).all(now).map((r) => gateRow.parse(r));
+  }
+
+  recordApproval(a: { runId: string; stepIdx: number; userId: string; userName: string; decision: 'confirm' | 'cancel'; accepted: boolean; reason: string | null }, now = Date.now()): void {
+    this.db
+      .prepare('INSERT INTO approvals (run_id, step_idx, user_id, user_name, decision, accepted, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.runId, a.stepIdx, a.userId, a.userName, a.decision, a.accepted ? 1 : 0, a.reason, now);
+  }
+
+  approvalsOf(runId: string): { user_id: string; user_name: string; decision: string; accepted: number; reason: string | null; at: number }[] {
+    return this.db.prepare('SELECT user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId) as never;
+  }
+
+  /** Runs left `running` by a crash can't be resumed safely: mark them failed, say so. */
+  failInterruptedRuns(now = Date.now()): number {
+    return this.db.prepare(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
+  }
+}

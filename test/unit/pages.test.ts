@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE, codeBlock, splitPages } from '../../src/discord/pages.js';
+
+describe('pagination', () => {
+  it('keeps every line, in order, on pages no larger than the page size', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 120)}`).join('\n');
+    const pages = splitPages(text, PAGE_SIZE);
+    expect(pages.length).toBeGreaterThan(100);
+    expect(Math.max(...pages.map((p) => p.length))).toBeLessThanOrEqual(PAGE_SIZE);
+    expect(pages.join('\n')).toBe(text);
+  });
+
+  it('cuts a line longer than a page without losing characters', () => {
+    const long = 'y'.repeat(PAGE_SIZE * 2 + 7);
+    const pages = splitPages(`a\n${long}\nb`, PAGE_SIZE);
+    expect(pages.join('').replace(/\n/g, '')).toBe(`a${long}b`);
+    expect(pages.every((p) => p.length <= PAGE_SIZE)).toBe(true);
+  });
+
+  it('gives one empty page for empty output', () => {
+    expect(splitPages('', PAGE_SIZE)).toEqual(['']);
+  });
+
+  it('does not let output close the code block', () => {
+    const block = codeBlock('before ``` after');
+    expect(block.match(/```/g)).toHaveLength(2);
+  });
+});
