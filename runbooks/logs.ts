@@ -6,9 +6,12 @@ import { serviceName, since, sinceToUnix } from './params.js';
 
 const params = z.object({
   service: serviceName,
-  lines: z.number().int().min(1).max(10_000).default(100),
+  lines: z.number().int().min(1).max(10_000).optional(),
   since: since.optional(),
 });
+
+/** Without `since`, the last 100 lines; with it, every line since then unless `lines` caps it. */
+const tailOf = (p: z.infer<typeof params>): number | 'all' => p.lines ?? (p.since ? 'all' : 100);
 
 export const logs = defineRunbook({
   id: 'logs',
@@ -28,8 +31,9 @@ export const logs = defineRunbook({
       async run({ host, params: p, note }) {
         const c = await host.containerOf(p.service);
         if (!c) throw new UserError('service.no-container', `Service "${p.service}" has no container on host "${host.name}".`);
-        note(`docker API: logs ${p.service} --tail ${p.lines}${p.since ? ` --since ${p.since}` : ''}`);
-        const text = await containerLogs(host, c.Id, { tail: p.lines, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });
+        const tail = tailOf(p);
+        note(`docker API: logs ${p.service} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
+        const text = await containerLogs(host, c.Id, { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });
         const count = text.length === 0 ? 0 : text.replace(/\n$/, '').split('\n').length;
         return { ok: true, summary: `${count} line${count === 1 ? '' : 's'}`, output: text || '(no log lines)', outputTitle: `${p.service} logs` };
       },

@@ -55,8 +55,12 @@ export const configSchema = z
     hosts: z.array(hostSchema).min(1, 'needs at least one host'),
     defaultHost: z.string().optional(),
     gates: z
-      .object({ expiryMinutes: z.number().min(0.05).max(1440).default(5) })
-      .default({ expiryMinutes: 5 }),
+      .object({
+        expiryMinutes: z.number().min(0.05).max(1440).default(5),
+        /** Runbooks whose mutating steps need a second person with the approver role. */
+        fourEyes: z.array(z.string().min(1)).default([]),
+      })
+      .default({ expiryMinutes: 5, fourEyes: [] }),
     report: z
       .object({ schedule: z.string().min(9).default('0 9 * * *'), timeZone: z.string().default('UTC') })
       .default({ schedule: '0 9 * * *', timeZone: 'UTC' }),

@@ -216,7 +216,8 @@ export class Engine {
       const step = steps[idx]!;
       if (step.mutates && idx !== approved) {
         const expiresAt = Date.now() + this.config.gates.expiryMinutes * 60_000;
-        this.store.openGate(run.id, idx, runbook.fourEyes === true, expiresAt);
+        const baseId = runbook.id.split(':')[0] ?? runbook.id;
+        this.store.openGate(run.id, idx, runbook.fourEyes === true || this.config.gates.fourEyes.includes(baseId), expiresAt);
         this.store.setRunStatus(run.id, 'awaiting_confirmation');
         return this.view(run.id, { stepIdx: idx, plan: await this.planOf(step, host, params) });
       }
@@ -245,7 +246,8 @@ export class Engine {
     const commands: CommandRecord[] = [];
     this.store.startStep(run.id, idx, step.title, step.mutates);
     const started = performance.now();
-    const record = (r: { argv: string[]; exitCode: number | null; durationMs: number }) => {
+    const record = (r: { argv: string[]; exitCode: number | null; durationMs: number; truncated?: boolean; stdout?: string }) => {
+      if (r.truncated) r.stdout += '\n[opsbot: the output was longer than the bot keeps; the rest was cut here. Run the command on the host to see all of it.]';
       commands.push({ argv: r.argv, exitCode: r.exitCode, durationMs: r.durationMs });
       this.log.info({ runId: run.id, step: idx, argv: r.argv, exitCode: r.exitCode, durationMs: r.durationMs }, 'host command');
     };

@@ -1,4 +1,4 @@
-import { FormErrors, type JsonPath } from './errors.js';
+import type { FormErrors, JsonPath } from './errors.js';
 
 /** Discord's documented limits the double enforces. */
 export const LIMITS = {

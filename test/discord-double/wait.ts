@@ -51,11 +51,10 @@ export class DoubleTimeoutError extends Error {
 /** Resolves as soon as `check` finds a value (now or after some change), rejects after the timeout. */
 export function waitUntil<T>(feed: ChangeFeed, spec: WaitSpec<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let unsubscribe: (() => void) | undefined;
+    const pending: { timer?: NodeJS.Timeout; unsubscribe?: () => void } = {};
     const finish = (): void => {
-      if (timer) clearTimeout(timer);
-      unsubscribe?.();
+      if (pending.timer) clearTimeout(pending.timer);
+      pending.unsubscribe?.();
     };
     const evaluate = (): boolean => {
       if (feed.closed) {
@@ -79,8 +78,8 @@ export function waitUntil<T>(feed: ChangeFeed, spec: WaitSpec<T>): Promise<T> {
       return false;
     };
     if (evaluate()) return;
-    unsubscribe = feed.subscribe(() => void evaluate());
-    timer = setTimeout(() => {
+    pending.unsubscribe = feed.subscribe(() => void evaluate());
+    pending.timer = setTimeout(() => {
       finish();
       const details = spec.describe();
       reject(

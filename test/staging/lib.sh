@@ -58,16 +58,37 @@ our_pid() {
   echo "$pid"
 }
 
+# A process that exited but was not reaped yet (a zombie) counts as gone: on some machines PID 1
+# reaps orphans late, and `kill -0` would still succeed on them.
+alive() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 # SIGTERM, then SIGKILL after TIMEOUT seconds; by pid only.
 stop_pid() {
   local pid=$1 what=$2 timeout=${3:-15} i
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { log "stopped $what (pid $pid)"; return 0; }
+    alive "$pid" || { log "stopped $what (pid $pid)"; return 0; }
     sleep 0.1
   done
   log "$what (pid $pid) ignored SIGTERM for ${timeout}s; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Pids whose parent is PID (from /proc: procps is not on every fresh machine).
+children_of() {
+  local stat f ppid
+  for f in /proc/[0-9]*/stat; do
+    { read -r stat <"$f"; } 2>/dev/null || continue
+    stat=${stat##*) }
+    read -r _ ppid _ <<<"$stat"
+    [[ $ppid == "$1" ]] && { f=${f#/proc/}; echo "${f%/stat}"; }
+  done
+  return 0
 }
 
 docker_ready() { docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }

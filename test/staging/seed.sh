@@ -53,12 +53,16 @@ ENV
       printf '%s\n' "$want" >"$project/.env"
     fi
     ln -sfn ../.env "$project/docker/.env"
+    chown -h --reference="$project" "$project/.env" "$project/docker/.env"
+    chmod 640 "$project/.env"
     ;;
   letsencrypt)
     LETSENCRYPT_DIR=$project/letsencrypt sh "$project/reverse-proxy/certbot" staging-seed "${CERTS[@]}"
+    chown -R --reference="$project" "$project/letsencrypt"
     ;;
   backups)
     BACKUP_DIR=$project/backups sh "$project/mongo/mongodump" staging-seed "${BACKUP_DAYS_AGO[@]}"
+    chown -R --reference="$project" "$project/backups"
     ;;
   secrets-json)
     # For env.json: {"NAME":"value",…}

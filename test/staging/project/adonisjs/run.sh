@@ -27,9 +27,9 @@ kill -0 "$httpd_pid" 2>/dev/null || { log "ERROR (app): cannot listen on 127.0.0
 log "INFO (app): started HTTP server on http://127.0.0.1:$APP_PORT"
 
 while :; do
+  kill -0 "$httpd_pid" 2>/dev/null || { log "ERROR (app): HTTP server exited"; exit 1; }
+  log "INFO (http): GET /health 200 0.4ms"
   # Background sleep + wait: a trapped signal interrupts `wait` immediately, not `sleep`.
   sleep 3 &
   wait $!
-  kill -0 "$httpd_pid" 2>/dev/null || { log "ERROR (app): HTTP server exited"; exit 1; }
-  log "INFO (http): GET /health 200 0.4ms"
 done

@@ -1,0 +1,15 @@
+export { DiscordDouble, startDiscordDouble } from './server.js';
+export type {
+  ChannelMessageOptions,
+  ClickButtonOptions,
+  MessageRef,
+  SelectMenuOptions,
+  SendAutocompleteOptions,
+  SendCommandOptions,
+  WaitForCommandsOptions,
+} from './server.js';
+export { InteractionHandle } from './handle.js';
+export type { DropOptions, ReadySession } from './gateway.js';
+export { LIMITS, MessageFlag } from './limits.js';
+export { DoubleTimeoutError } from './wait.js';
+export type * from './types.js';

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startApp, type App } from '../../src/app.js';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log.js';
+import { startDiscordDouble, type DiscordDouble } from '../discord-double/index.js';
+import { readStaging, type StagingEnv } from '../staging/staging.js';
+
+export interface Harness {
+  staging: StagingEnv;
+  double: DiscordDouble;
+  config: Config;
+  app: App;
+  /** Every log line the bot wrote (JSON), for checks that secrets never reach the log. */
+  logs: string[];
+  /** Stops the bot and starts a new one on the same database, as a process restart would. */
+  restartBot(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  hostKeyFingerprint?: string;
+  expiryMinutes?: number;
+  sweepIntervalMs?: number;
+  fourEyes?: boolean;
+}
+
+/** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const staging = readStaging();
+  const double = await startDiscordDouble();
+  const dir = mkdtempSync(join(tmpdir(), 'opsbot-e2e-'));
+  const config = configSchema.parse({
+    discord: { guildId: double.guild.id, alertsChannel: 'alerts', roles: { viewer: 'viewer', operator: 'operator', approver: 'approver' } },
+    hosts: [
+      {
+        name: 'staging',
+        transport: 'ssh',
+        address: staging.sshHost,
+        port: staging.sshPort,
+        user: staging.user,
+        keyPath: staging.keyPath,
+        hostKeyFingerprint: opts.hostKeyFingerprint ?? staging.hostKeyFingerprint,
+        projectDir: staging.projectDir,
+        composeFiles: staging.composeFiles,
+        commandTimeoutSeconds: 60,
+        healthChecks: { adonisjs: { url: `http://127.0.0.1:${staging.ports.adonisjs}/health` } },
+      },
+    ],
+    gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
+    database: { path: join(dir, 'opsbot.db') },
+    log: { level: 'debug' },
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
+      if (process.env.OPSBOT_TEST_LOGS === '1') process.stderr.write(chunk);
+      cb();
+    },
+  });
+  const env = { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: '' };
+  const log = createLogger('debug', sink);
+  const start = () => startApp(config, env, log, { sweepIntervalMs: opts.sweepIntervalMs ?? 500 });
+  const h: Harness = {
+    staging,
+    double,
+    config,
+    logs,
+    app: await start(),
+    async restartBot() {
+      await h.app.stop();
+      h.app = await start();
+    },
+    async stop() {
+      await h.app.stop();
+      await double.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}

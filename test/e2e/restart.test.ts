@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { commandsLogMark, commandsLogSince, containerStartedAt, resetStaging } from '../staging/staging.js';
+import { startHarness, type Harness } from './harness.js';
+import { buttonId, buttonsOf, isEphemeral, textOf } from './util.js';
+
+const restartLines = (lines: string[]) => lines.filter((l) => /compose.*\brestart\b.*adonisjs/.test(l));
+
+describe('/restart with a role-gated confirmation', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    await resetStaging();
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  afterEach(() => expect(h.double.violations).toEqual([]));
+
+  async function requestRestart(member = 'operator') {
+    const handle = await h.double.sendCommand({ name: 'restart', options: { service: 'adonisjs' }, member, channel: 'alerts' });
+    const gate = await handle.waitForReply((m) => buttonsOf(m).length > 0);
+    return { handle, gate };
+  }
+
+  it("an operator's Confirm restarts the container and reports the verification", async () => {
+    const before = await containerStartedAt('adonisjs');
+    const { gate } = await requestRestart();
+    expect(textOf(gate)).toContain('docker-compose -f docker/compose.prod.yml restart adonisjs');
+    expect(await containerStartedAt('adonisjs')).toBe(before);
+    const click = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+    const done = await click.waitForUpdate((m) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(await containerStartedAt('adonisjs')).not.toBe(before);
+    const body = textOf(done);
+    expect(body).toMatch(/✅ \*\*Restart\*\*/);
+    expect(body).toMatch(/✅ \*\*Verify\*\* — healthy/);
+    expect(body).toMatch(/HTTP 200/);
+    expect(body).toMatch(/last 20 log lines/);
+    expect(buttonsOf(done).map((b) => b.label)).toContain('Logs');
+  });
+
+  it('Cancel restarts nothing and disables the buttons', async () => {
+    const before = await containerStartedAt('adonisjs');
+    const mark = await commandsLogMark();
+    const { gate } = await requestRestart();
+    const click = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
+    const done = await click.waitForUpdate();
+    expect(textOf(done)).toMatch(/cancelled/i);
+    expect(buttonsOf(done).every((b) => b.disabled === true)).toBe(true);
+    expect(restartLines(await commandsLogSince(mark))).toEqual([]);
+    expect(await containerStartedAt('adonisjs')).toBe(before);
+  });
+
+  it("refuses a viewer's and a role-less member's click, and nothing restarts", async () => {
+    const before = await containerStartedAt('adonisjs');
+    const mark = await commandsLogMark();
+    const { gate } = await requestRestart();
+    for (const member of ['viewer', 'norole']) {
+      const click = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member });
+      const reply = await click.waitForReply();
+      expect(isEphemeral(reply)).toBe(true);
+      expect(reply.content).toMatch(/Only members with the operator role can confirm this/);
+    }
+    expect(restartLines(await commandsLogSince(mark))).toEqual([]);
+    expect(await containerStartedAt('adonisjs')).toBe(before);
+    const cancel = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
+    await cancel.waitForUpdate();
+  });
+
+  it('a second /restart of the same service says who is already running it', async () => {
+    const { gate } = await requestRestart('operator');
+    const second = await h.double.sendCommand({ name: 'restart', options: { service: 'adonisjs' }, member: 'approver', channel: 'alerts' });
+    const reply = await second.waitForFollowup();
+    expect(isEphemeral(reply)).toBe(true);
+    expect(reply.content).toMatch(/operator is already running restart on staging:service:adonisjs/);
+    const cancel = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
+    await cancel.waitForUpdate();
+  });
+
+  it('a confirmation pending while the bot restarts still works afterwards', async () => {
+    const before = await containerStartedAt('adonisjs');
+    const { gate } = await requestRestart();
+    await h.restartBot();
+    const click = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+    await click.waitForUpdate((m) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(await containerStartedAt('adonisjs')).not.toBe(before);
+  });
+
+  it('ten concurrent Confirm clicks restart the service exactly once', async () => {
+    const before = await containerStartedAt('adonisjs');
+    const mark = await commandsLogMark();
+    const { gate } = await requestRestart();
+    const id = buttonId(gate, 'Confirm');
+    const members = ['operator', 'operator2', 'approver', 'operator', 'operator2', 'approver', 'operator', 'operator2', 'approver', 'operator'];
+    const clicks = await Promise.all(members.map((member) => h.double.clickButton({ message: gate, customId: id, member })));
+    const acks = await Promise.all(clicks.map((c) => c.acknowledged()));
+    expect(acks.filter((a) => a.type === 6)).toHaveLength(1); // one deferred update: the winner
+    const refusals = await Promise.all(clicks.filter((_, n) => acks[n]!.type === 4).map((c) => c.waitForReply()));
+    expect(refusals).toHaveLength(9);
+    for (const r of refusals) expect(r.content).toMatch(/already confirmed/);
+    await sleep(200);
+    const winner = clicks[acks.findIndex((a) => a.type === 6)]!;
+    await winner.waitForUpdate((m) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(restartLines(await commandsLogSince(mark))).toHaveLength(1);
+    expect(await containerStartedAt('adonisjs')).not.toBe(before);
+  });
+});
+
+describe('gates that expire, need four eyes, or outlive the bot process', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    await resetStaging();
+    h = await startHarness({ expiryMinutes: 0.05, fourEyes: true, sweepIntervalMs: 250 });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  beforeEach(() => undefined);
+  afterEach(() => expect(h.double.violations).toEqual([]));
+
+  it('an expired gate disables its buttons and refuses a late click; nothing restarts', async () => {
+    const before = await containerStartedAt('adonisjs');
+    const handle = await h.double.sendCommand({ name: 'restart', options: { service: 'nextjs' }, member: 'operator', channel: 'alerts' });
+    const gate = await handle.waitForReply((m) => buttonsOf(m).length > 0);
+    const disabled = await handle.waitForReply((m) => buttonsOf(m).length > 0 && buttonsOf(m).every((b) => b.disabled === true), { timeoutMs: 10_000 });
+    expect(textOf(disabled)).toMatch(/expired/i);
+    const late = await h.double.clickButton({ message: gate, customId: buttonId(gate, /Approve|Confirm/), member: 'approver', force: true });
+    const reply = await late.waitForReply();
+    expect(isEphemeral(reply)).toBe(true);
+    expect(reply.content).toMatch(/expired/);
+    expect(await containerStartedAt('adonisjs')).toBe(before);
+  });
+
+  it('refuses the requester approving their own four-eyes gate and a non-approver; an approver then confirms', async () => {
+    const before = await containerStartedAt('nextjs');
+    // The gate expires in 3 s here, so the clicks come at once.
+    const handle = await h.double.sendCommand({ name: 'restart', options: { service: 'nextjs' }, member: 'operator', channel: 'alerts' });
+    const gate = await handle.waitForReply((m) => buttonsOf(m).length > 0);
+    const id = buttonId(gate, /Approve/);
+    const own = await h.double.clickButton({ message: gate, customId: id, member: 'operator' });
+    expect((await own.waitForReply()).content).toMatch(/needs a second person/);
+    const operatorOnly = await h.double.clickButton({ message: gate, customId: id, member: 'operator2' });
+    expect((await operatorOnly.waitForReply()).content).toMatch(/approver role/);
+    expect(await containerStartedAt('nextjs')).toBe(before);
+    const approver = await h.double.clickButton({ message: gate, customId: id, member: 'approver' });
+    const done = await approver.waitForUpdate((m) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(textOf(done)).toMatch(/confirmed by approver/);
+    expect(await containerStartedAt('nextjs')).not.toBe(before);
+  });
+});

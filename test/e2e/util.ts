@@ -1,0 +1,33 @@
+import type { DoubleMessage } from '../discord-double/index.js';
+
+interface ButtonLike {
+  type: number;
+  custom_id?: string;
+  label?: string;
+  disabled?: boolean;
+}
+
+/** Everything a person reads in a message: content, embed titles, descriptions, fields, footers. */
+export function textOf(m: DoubleMessage): string {
+  return [
+    m.content ?? '',
+    ...(m.embeds ?? []).flatMap((e) => [e.title ?? '', e.description ?? '', ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text ?? '']),
+  ].join('\n');
+}
+
+export function buttonsOf(m: DoubleMessage): ButtonLike[] {
+  return (m.components ?? []).flatMap((row) => ('components' in row ? (row.components as ButtonLike[]) : [])).filter((c) => c.type === 2);
+}
+
+export function buttonId(m: DoubleMessage, label: string | RegExp): string {
+  const b = buttonsOf(m).find((x) => (typeof label === 'string' ? x.label === label : label.test(x.label ?? '')));
+  if (!b?.custom_id) throw new Error(`no button ${String(label)} in message: ${JSON.stringify(buttonsOf(m).map((x) => x.label))}`);
+  return b.custom_id;
+}
+
+export const isEphemeral = (m: DoubleMessage): boolean => ((m.flags ?? 0) & 64) === 64;
+
+/** Host command lines that changed something (restart/stop/up/kill/rm…), from the staging command log. */
+export function mutatingCommands(lines: string[]): string[] {
+  return lines.filter((l) => /\b(restart|stop|start|up|down|kill|rm|pull|exec|certbot|mongorestore)\b/.test(l) && !/config --services|\bversion\b/.test(l));
+}
