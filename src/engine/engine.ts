@@ -338,7 +338,7 @@ export class Engine {
     if (run.status === 'failed' && runbook.rollback && runbook.rollback.length > 0) {
       actions.push({ id: `rollback:${runId}`, label: 'Roll back', style: 'danger' });
     }
-    if (run.status !== 'awaiting_confirmation' && run.status !== 'running' && runbook.followUps) actions.push(...runbook.followUps(params, run.host));
+    if ((run.status === 'succeeded' || run.status === 'failed') && runbook.followUps) actions.push(...runbook.followUps(params, run.host));
     const approvals = this.store.approvalsOf(runId).filter((a) => a.accepted === 1);
     const who = approvals.map((a) => `${a.decision === 'confirm' ? 'confirmed' : 'cancelled'} by ${a.user_name}`).join(', ');
     const view: RunView = {

@@ -38,6 +38,7 @@ class DockerStreamAgent extends Agent {
 
 export function dockerOver(open: () => Promise<Duplex>): { docker: Docker; agent: Agent } {
   const agent = new DockerStreamAgent(open);
-  const docker = new Docker({ protocol: 'http', host: 'docker', port: 2375, agent } as Docker.DockerOptions);
+  // A timeout turns a request stuck on a dead channel into an error instead of a hang.
+  const docker = new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);
   return { docker, agent };
 }

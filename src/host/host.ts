@@ -39,7 +39,10 @@ export class Host {
     readonly config: HostConfig,
     readonly transport: Transport,
   ) {
-    this.docker = dockerOver(() => transport.openDockerStream()).docker;
+    const { docker, agent } = dockerOver(() => transport.openDockerStream());
+    this.docker = docker;
+    // Keep-alive sockets are channels of the SSH connection: when it drops, so must they.
+    transport.onDisconnect(() => agent.destroy());
     if (config.compose !== 'auto') this.flavour = config.compose;
     this.project = config.composeProject;
   }

@@ -44,5 +44,7 @@ export class LocalTransport implements Transport {
     return stream;
   }
 
+  onDisconnect(): void {}
+
   async close(): Promise<void> {}
 }

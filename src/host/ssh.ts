@@ -31,6 +31,7 @@ export class SshTransport implements Transport {
   private ssh: NodeSSH | undefined;
   private connecting: Promise<NodeSSH> | undefined;
   private readonly execSlots = new Semaphore(5);
+  private readonly disconnectListeners: (() => void)[] = [];
 
   constructor(private readonly target: SshTarget) {
     this.description = `${target.user}@${target.address}:${target.port}`;
@@ -76,8 +77,12 @@ export class SshTransport implements Transport {
       throw new UserError('host.unreachable', `Cannot connect to host "${t.name}" (${this.description}): ${(err as Error).message}. Nothing was run.`, { cause: err });
     }
     const conn = ssh.connection;
+    let gone = false;
     const forget = () => {
       if (this.ssh === ssh) this.ssh = undefined;
+      if (gone) return;
+      gone = true;
+      for (const l of this.disconnectListeners) l();
     };
     conn?.on('close', forget);
     conn?.on('end', forget);
@@ -143,6 +148,10 @@ export class SshTransport implements Transport {
         else resolve(channel);
       });
     });
+  }
+
+  onDisconnect(listener: () => void): void {
+    this.disconnectListeners.push(listener);
   }
 
   async close(): Promise<void> {

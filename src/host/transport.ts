@@ -24,6 +24,8 @@ export interface Transport {
   exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult>;
   /** A byte stream to the host's Docker API (`docker system dial-stdio`). */
   openDockerStream(): Promise<Duplex>;
+  /** Called when the link drops, so streams riding on it can be dropped too. */
+  onDisconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 

@@ -27,7 +27,8 @@ DOCKER_DATA=$STAGING_DIR/docker-data
 DOCKER_EXEC=$STAGING_DIR/docker-exec
 SSH_DIR=$STAGING_DIR/ssh
 SSHD_CONFIG=$SSH_DIR/sshd_config
-SSHD_PIDFILE=$SSH_DIR/sshd.pid
+# Next to docker.pid: tests read both (test/e2e/ssh-drop.test.ts kills sshd sessions by parent).
+SSHD_PIDFILE=$STAGING_DIR/sshd.pid
 SSHD_LOG=$SSH_DIR/sshd.log
 HOST_KEY=$SSH_DIR/ssh_host_ed25519_key
 KNOWN_HOSTS=$SSH_DIR/known_hosts
@@ -87,6 +88,27 @@ children_of() {
     stat=${stat##*) }
     read -r _ ppid _ <<<"$stat"
     [[ $ppid == "$1" ]] && { f=${f#/proc/}; echo "${f%/stat}"; }
+  done
+  return 0
+}
+
+# Stops containerd-shim processes of our engine (their command line names our exec root), and
+# the container each one still runs (its child, the container's PID 1). With "idle", only shims
+# whose container is gone: a shim that lost its containerd together with its state can never be
+# cleaned up otherwise, while one that still runs a container is adopted by the next containerd.
+stop_leftover_shims() {
+  local f pid cmdline children child
+  for f in /proc/[0-9]*/cmdline; do
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    [[ $cmdline == *containerd-shim* && $cmdline == *" -address $DOCKER_EXEC/"* ]] || continue
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    children=$(children_of "$pid")
+    [[ ${1:-} == idle && -n $children ]] && continue
+    for child in $children; do
+      stop_pid "$child" "leftover container process" 5
+    done
+    stop_pid "$pid" "leftover containerd-shim" 5
   done
   return 0
 }

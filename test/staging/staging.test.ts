@@ -215,7 +215,7 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
   });
 
   describe('up and down', () => {
-    const pids = () => ({ dockerd: pidOf(`${env.stagingDir}/docker.pid`), sshd: pidOf(`${env.stagingDir}/ssh/sshd.pid`) });
+    const pids = () => ({ dockerd: pidOf(`${env.stagingDir}/docker.pid`), sshd: pidOf(`${env.stagingDir}/sshd.pid`) });
 
     it('up again is quick and starts nothing twice', { timeout: 60_000 }, async () => {
       const before = { pids: pids(), adonisjs: await containerStartedAt('adonisjs'), mongo: await containerStartedAt('mongo') };
@@ -230,7 +230,7 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
     });
 
     it('up repairs a half-up host: a dead sshd with a stale pidfile, a stopped service', { timeout: 60_000 }, async () => {
-      const sshdPidFile = `${env.stagingDir}/ssh/sshd.pid`;
+      const sshdPidFile = `${env.stagingDir}/sshd.pid`;
       const { sshd, dockerd } = pids();
       process.kill(Number(sshd), 'SIGTERM');
       await eventually(async () => !existsSync(`/proc/${sshd}/cmdline`) || readFileSync(`/proc/${sshd}/cmdline`, 'utf8') === '');
