@@ -75,11 +75,13 @@ export function renderView(view: RunView): RenderedMessage {
   const attachedNotes: string[] = [];
 
   for (const block of view.blocks) {
-    const inline = new EmbedBuilder().setTitle(clip(block.title, 256)).setDescription(codeBlock(block.text)).setColor(0x2f3136).toJSON();
-    if (block.text.length <= PAGE_SIZE && used + embedLength(inline) <= EMBED_BUDGET && embeds.length < 10) {
-      embeds.push(inline);
-      used += embedLength(inline);
-      continue;
+    if (block.text.length <= PAGE_SIZE) {
+      const inline = new EmbedBuilder().setTitle(clip(block.title, 256)).setDescription(codeBlock(block.text)).setColor(0x2f3136).toJSON();
+      if (used + embedLength(inline) <= EMBED_BUDGET && embeds.length < 10) {
+        embeds.push(inline);
+        used += embedLength(inline);
+        continue;
+      }
     }
     files.push(new AttachmentBuilder(Buffer.from(block.text, 'utf8'), { name: fileName(block.title) }));
     const page = renderPage(block, 0);

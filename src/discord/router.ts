@@ -85,7 +85,9 @@ export class Router {
     const errorId = `e${randomBytes(4).toString('hex')}`;
     this.deps.log.error({ ...logFields, errorId, user: i.user.id, err }, 'unexpected error');
     const text = `Something went wrong (error ${errorId}). It is in the bot's log; the audit log shows what ran.`;
-    if (i.deferred || i.replied) await i.followUp({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
+    // A deferred reply shows "thinking…" to everyone: replace it rather than leave it hanging.
+    if (ownReply && i.deferred) await i.editReply({ ...renderNotice(text), embeds: [], components: [] });
+    else if (i.deferred || i.replied) await i.followUp({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
     else await i.reply({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
   }
 

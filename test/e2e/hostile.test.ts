@@ -38,9 +38,6 @@ describe('hostile input gets a clear error and runs nothing on the host', () => 
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: 'adonisjs', since: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['top', { service: v }]),
-    ['logs', { service: 'adonisjs', lines: 0 }],
-    ['logs', { service: 'adonisjs', lines: 10_001 }],
-    ['audit', { count: 1000 }],
   ];
 
   it.each(cases.map(([cmd, opts]) => [`/${cmd} ${JSON.stringify(opts).slice(0, 60)}`, cmd, opts] as const))('%s', async (_label, name, options) => {

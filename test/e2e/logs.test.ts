@@ -6,6 +6,8 @@ import { startHarness, type Harness } from './harness.js';
 import { buttonId, buttonsOf, textOf } from './util.js';
 
 const PLANTED = 'planted-secret-value-9731';
+/** Tells this run's lines from an earlier run's on a kept staging host. */
+const RUN = `run${Date.now().toString(36)}`;
 
 describe('/logs: long output, pagination, attachment and redaction', () => {
   let h: Harness;
@@ -22,7 +24,7 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
     const id = (await hostDocker(['ps', '-q', '--filter', 'label=com.docker.compose.service=adonisjs'])).trim();
     // 20,000 numbered lines, plus secrets as a careless app would print them: its .env, a token.
     const script = [
-      `seq 1 20000 | sed 's/^/request log line /' > /proc/1/fd/1`,
+      `seq 1 20000 | sed 's/^/request log line ${RUN} /' > /proc/1/fd/1`,
       `echo "DB_PASSWORD=${PLANTED}" > /proc/1/fd/1`,
       `echo "Authorization: Bearer ${PLANTED}" > /proc/1/fd/1`,
       `cat > /proc/1/fd/1 <<'ENV'\n${env}\nENV`,
@@ -35,7 +37,7 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
   afterEach(() => expect(h.double.violations).toEqual([]));
 
   it('pages 20,000 lines within every limit, the buttons turn pages, the attachment holds every line', async () => {
-    const handle = await h.double.sendCommand({ name: 'logs', options: { service: 'adonisjs', since: '1h' }, member: 'viewer', channel: 'alerts' });
+    const handle = await h.double.sendCommand({ name: 'logs', options: { service: 'adonisjs', since: '5m' }, member: 'viewer', channel: 'alerts' });
     const first = await handle.waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 30_000 });
     const footer = first.embeds.map((e) => e.footer?.text ?? '').find((f) => f.startsWith('page '));
     const total = Number(/page 1\/(\d+)/.exec(footer ?? '')?.[1]);
@@ -44,8 +46,8 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
     const file = first.attachments[0];
     expect(file?.filename).toMatch(/\.txt$/);
     const data = h.double.file(file!)!.text();
-    for (const n of [1, 777, 12345, 20000]) expect(data).toContain(`request log line ${n}\n`);
-    expect(data.split('\n').filter((l) => l.startsWith('request log line ')).length).toBe(20000);
+    for (const n of [1, 777, 12345, 20000]) expect(data).toContain(`request log line ${RUN} ${n}\n`);
+    expect(data.split('\n').filter((l) => l.startsWith(`request log line ${RUN} `)).length).toBe(20000);
 
     const next = await h.double.clickButton({ message: first, customId: buttonId(first, '▶'), member: 'viewer' });
     const second = await next.waitForUpdate();
