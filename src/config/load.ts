@@ -15,7 +15,11 @@ export class ConfigError extends Error {
 }
 
 function describe(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+  return issues.map((i) => {
+    const missing = i.code === 'invalid_type' && /received undefined$/.test(i.message);
+    const reason = missing ? `is required (${i.expected})` : i.message;
+    return `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${reason}`;
+  });
 }
 
 export function parseConfig(text: string, source = 'config'): Config {

@@ -31,9 +31,17 @@ export function splitPages(text: string, pageSize: number): string[] {
 }
 
 /** Output inside a code block must not close the block early. */
-export function codeBlock(text: string): string {
-  return `\`\`\`\n${text.replace(/```/g, '`\u200b``')}\n\`\`\``;
+export function escapeFences(text: string): string {
+  return text.replace(/```/g, '`\u200b``');
 }
 
-/** Characters a page may hold so that the fenced page stays under the embed description limit. */
-export const PAGE_SIZE = 3800;
+/** Wraps already-escaped text in a code block. */
+export function codeBlock(escaped: string): string {
+  return `\`\`\`\n${escaped}\n\`\`\``;
+}
+
+/**
+ * Characters a page may hold: the fenced page, its title and footer (≤ ~3900) plus the status
+ * embed (≤ 2000, see render.ts) stay under Discord's 6000 characters per message.
+ */
+export const PAGE_SIZE = 3500;

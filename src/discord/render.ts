@@ -1,6 +1,6 @@
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type APIEmbed, type MessageCreateOptions } from 'discord.js';
 import type { RunView, OutputBlock } from '../engine/view.js';
-import { PAGE_SIZE, codeBlock, splitPages } from './pages.js';
+import { PAGE_SIZE, codeBlock, escapeFences, splitPages } from './pages.js';
 
 const COLOR: Record<RunView['status'], number> = {
   succeeded: 0x2ecc71,
@@ -15,8 +15,10 @@ const STYLE = { primary: ButtonStyle.Primary, secondary: ButtonStyle.Secondary, 
 
 /** Discord's limit on the characters of all embeds of one message. */
 const EMBED_BUDGET = 6000;
+const MAIN_BUDGET = 2000;
 
 export interface RenderedMessage {
+  content: string;
   embeds: APIEmbed[];
   components: ActionRowBuilder<ButtonBuilder>[];
   files: AttachmentBuilder[];
@@ -32,12 +34,13 @@ function embedLength(e: APIEmbed): number {
 }
 
 export function fileName(title: string): string {
-  return `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'output'}.txt`;
+  return `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'output'}.txt`;
 }
 
 /** The embed of page `page` (0-based) of a stored output, and its ◀ n/N ▶ row. */
 export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text'>, page: number): { embed: APIEmbed; row: ActionRowBuilder<ButtonBuilder>; pageCount: number } {
-  const pages = splitPages(block.text, PAGE_SIZE);
+  // Escape first, so that the escaping cannot push a page over the limit.
+  const pages = splitPages(escapeFences(block.text), PAGE_SIZE);
   const n = Math.min(Math.max(page, 0), pages.length - 1);
   const embed = new EmbedBuilder()
     .setTitle(clip(block.title, 256))
@@ -58,25 +61,41 @@ export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text
  * paginated (with the full text attached), any further long output attached. Sized to fit every
  * Discord limit by construction.
  */
+function gateNote(view: RunView): string {
+  if (!view.gate) return '';
+  const who = view.gate.fourEyes ? 'a member with the approver role other than the requester' : 'a member with the operator role';
+  return `\nNeeds ${who} to confirm · expires <t:${Math.floor(view.gate.expiresAt / 1000)}:R>`;
+}
+
 export function renderView(view: RunView): RenderedMessage {
   const main = new EmbedBuilder()
     .setTitle(clip(view.title, 256))
     .setColor(COLOR[view.status])
-    .setDescription(clip(view.description || '\u200b', 2000))
-    .setFooter({ text: clip(view.footer, 300) });
+    .setDescription(clip(view.description || '\u200b', 1200) + gateNote(view))
+    .setFooter({ text: clip(view.footer, 200) });
   if (view.gate) main.setTimestamp(view.gate.expiresAt);
-  const fields = view.fields.slice(0, 24).map((f) => ({ name: clip(f.name, 256), value: clip(f.value || '—', 300), inline: f.inline ?? false }));
-  if (fields.length > 0) main.addFields(fields);
+  const notes: string[] = [];
+  // The status embed stays under MAIN_BUDGET so that a page of output always fits beside it.
+  let mainLength = embedLength(main.toJSON());
+  const fields = view.fields.map((f) => ({ name: clip(f.name, 256), value: clip(f.value || '—', 1024), inline: f.inline ?? false }));
+  const shown = [];
+  for (const f of fields) {
+    if (shown.length >= 25 || mainLength + f.name.length + f.value.length > MAIN_BUDGET) break;
+    shown.push(f);
+    mainLength += f.name.length + f.value.length;
+  }
+  if (shown.length > 0) main.addFields(shown);
+  if (shown.length < fields.length) notes.push(`${fields.length - shown.length} more result fields did not fit: ${fields.slice(shown.length).map((f) => f.name).join(', ')}`);
   const embeds: APIEmbed[] = [main.toJSON()];
   const files: AttachmentBuilder[] = [];
   const components: ActionRowBuilder<ButtonBuilder>[] = [];
   let used = embedLength(embeds[0]!);
   let paginated = false;
-  const attachedNotes: string[] = [];
 
   for (const block of view.blocks) {
-    if (block.text.length <= PAGE_SIZE) {
-      const inline = new EmbedBuilder().setTitle(clip(block.title, 256)).setDescription(codeBlock(block.text)).setColor(0x2f3136).toJSON();
+    const escaped = escapeFences(block.text);
+    if (escaped.length <= PAGE_SIZE) {
+      const inline = new EmbedBuilder().setTitle(clip(block.title, 256)).setDescription(codeBlock(escaped)).setColor(0x2f3136).toJSON();
       if (used + embedLength(inline) <= EMBED_BUDGET && embeds.length < 10) {
         embeds.push(inline);
         used += embedLength(inline);
@@ -91,10 +110,9 @@ export function renderView(view: RunView): RenderedMessage {
       used += embedLength(page.embed);
       components.push(page.row);
     } else {
-      attachedNotes.push(`📎 ${block.title}: ${block.text.split('\n').length} lines in ${fileName(block.title)}`);
+      notes.push(`📎 ${block.title}: ${block.text.split('\n').length} lines in ${fileName(block.title)}`);
     }
   }
-  if (attachedNotes.length > 0) embeds[0] = { ...embeds[0]!, description: clip(`${embeds[0]!.description ?? ''}\n${attachedNotes.join('\n')}`, 2400) };
 
   if (view.actions.length > 0) {
     const row = new ActionRowBuilder<ButtonBuilder>();
@@ -103,7 +121,8 @@ export function renderView(view: RunView): RenderedMessage {
     }
     components.unshift(row);
   }
-  return { embeds, components, files, allowedMentions: { parse: [] } };
+  // content is always set, so that an edit also clears an earlier message's notes.
+  return { content: clip(notes.join('\n'), 2000), embeds, components, files, allowedMentions: { parse: [] } };
 }
 
 /** A short message for people (errors, refusals). */

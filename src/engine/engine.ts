@@ -84,8 +84,7 @@ export class Engine {
   }
 
   async start(req: StartRequest): Promise<RunView> {
-    const runbook = this.runbooks.get(req.runbook);
-    if (!runbook) throw new UserError('runbook.unknown', `There is no runbook "${req.runbook}". Known: ${[...this.runbooks.keys()].join(', ')}.`);
+    const runbook = this.resolveRunbook(req.runbook);
     const host = this.host(req.host);
     const params = await this.validate(runbook, host, req.params);
     const run: RunRow = {
@@ -199,8 +198,14 @@ export class Engine {
   private resolveRunbook(id: string): AnyRunbook {
     const [baseId, variant] = id.split(':') as [string, string | undefined];
     const base = this.runbooks.get(baseId);
-    if (!base) throw new UserError('runbook.unknown', `Runbook "${id}" no longer exists in this version of the bot.`);
-    if (variant === 'rollback') return { ...base, id, title: `Rollback: ${typeof base.title === 'string' ? base.title : base.id}`, steps: base.rollback ?? [], rollback: [] };
+    if (!base || (variant !== undefined && variant !== 'rollback')) {
+      throw new UserError('runbook.unknown', `There is no runbook "${id}" in this version of the bot. Known: ${[...this.runbooks.keys()].join(', ')}.`);
+    }
+    if (variant === 'rollback') {
+      const title = (p: unknown) => `Roll back: ${typeof base.title === 'string' ? base.title : base.title(p)}`;
+      const { followUps: _none, ...rest } = base;
+      return { ...rest, id, title, steps: base.rollback ?? [], rollback: [] };
+    }
     return base;
   }
 

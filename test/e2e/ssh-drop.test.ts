@@ -65,6 +65,18 @@ describe('a dead SSH link', () => {
 
     const ps = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' });
     expect(textOf(await ps.waitForReply())).toMatch(/watchtower/);
+
+    // The failed run offers its rollback, gated like any change.
+    const rollback = await h.double.clickButton({ message: failed, customId: buttonId(failed, 'Roll back'), member: 'operator' });
+    const rbGate = await rollback.waitForReply((m) => buttonsOf(m).length > 0);
+    expect(textOf(rbGate)).toContain('docker-compose -f docker/compose.prod.yml up -d --no-deps --force-recreate watchtower');
+    const before = await commandsLogMark();
+    const confirm = await h.double.clickButton({ message: rbGate, customId: buttonId(rbGate, 'Confirm'), member: 'operator' });
+    // After a restart cut off mid-way, compose may or may not manage the recreate; either way the
+    // bot runs exactly the planned command once and reports its outcome with the output.
+    const outcome = await confirm.waitForUpdate((m) => /[✅❌] \*\*Recreate from the compose file\*\* — /.test(textOf(m)), { timeoutMs: 30_000 });
+    expect(textOf(outcome)).toMatch(/compose up output/);
+    expect((await commandsLogSince(before)).filter((l) => /up -d --no-deps --force-recreate watchtower/.test(l))).toHaveLength(1);
     expect(h.double.violations).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAGE_SIZE, codeBlock, splitPages } from '../../src/discord/pages.js';
+import { PAGE_SIZE, codeBlock, escapeFences, splitPages } from '../../src/discord/pages.js';
 
 describe('pagination', () => {
   it('keeps every line, in order, on pages no larger than the page size', () => {
@@ -22,7 +22,7 @@ describe('pagination', () => {
   });
 
   it('does not let output close the code block', () => {
-    const block = codeBlock('before ``` after');
+    const block = codeBlock(escapeFences('before ``` after'));
     expect(block.match(/```/g)).toHaveLength(2);
   });
 });

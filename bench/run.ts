@@ -1,0 +1,631 @@
+/**
+ * `npm run bench`: the performance figures of the issue, measured end to end (the real bot with
+ * the real discord.js client, the local Discord double, real SSH to the staging host), printed as
+ * a table with each figure next to its target. Not part of `npm test`; a missed target never fails
+ * the run (the exit code is non-zero only when the bench itself could not run).
+ *
+ * 1. acknowledgement latency of 50 concurrent /ps (p50, p99)
+ * 2. /ps end to end vs a fresh `ssh … docker-compose ps` vs `docker-compose ps` on the host
+ * 3. /stats with the 5 staging containers vs 30 (25 extra busybox containers)
+ * 4. /logs of 20,000 lines: time to the first page, peak RSS (in-process and as a child process)
+ * 5. idle RSS after startup (in-process and as a child process)
+ *
+ * Progress goes to stderr, the table and the notes to stdout.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Harness } from '../test/e2e/harness.js';
+import { buttonsOf, textOf } from '../test/e2e/util.js';
+import type { DiscordDouble, DoubleMessage, InteractionHandle, Violation } from '../test/discord-double/index.js';
+import { hostCompose, hostDocker, readStaging, resetStaging, serviceStates, stagingDir, type StagingEnv } from '../test/staging/staging.js';
+import { compileBot } from './compile.js';
+import {
+  MiB, RssSampler, formatTable, gcFunction, list, median, mib, ms, percentile, procMemory, ratio, resetPeakRss, sleep, timed, verdict,
+  type Row,
+} from './lib.js';
+
+const execFileAsync = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const T0 = performance.now();
+const say = (msg: string): void => void process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+const ACK_WARMUP_ROUNDS = 2;
+const ACK_ROUNDS = 3;
+const ACK_CONCURRENCY = 50;
+const PS_RUNS = 10;
+const SSH_RUNS = 5;
+const ONHOST_RUNS = 5;
+const STATS_RUNS = 3;
+const EXTRA_CONTAINERS = 25;
+const LOG_LINES = 20_000;
+const LOGS_RUNS = 3;
+const LOGS_SINCE = '5m';
+const RSS_SAMPLE_MS = 10;
+const BENCH_LABEL = 'opsbot.bench=1';
+const BUSYBOX = 'opsbot-staging/busybox:latest';
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const problems: string[] = [];
+const violations: Violation[] = [];
+const row = (metric: string, measured: string, target: string, ok: boolean | undefined | 'info'): void =>
+  void rows.push({ metric, measured, target, verdict: ok === 'info' ? 'info' : verdict(ok) });
+const failed = (metric: string, target: string, err: unknown): void => {
+  const msg = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
+  rows.push({ metric, measured: 'error', target, verdict: 'n/a' });
+  problems.push(`${metric}: ${msg}`);
+  say(`ERROR in ${metric}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Clean-up: everything the bench starts registers how to stop it here (LIFO).
+
+const cleanups: { what: string; fn: () => Promise<void> | void }[] = [];
+const onCleanup = (what: string, fn: () => Promise<void> | void): void => void cleanups.push({ what, fn });
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const c = cleanups.pop()!;
+      try {
+        await c.fn();
+      } catch (err) {
+        say(`clean-up "${c.what}" failed: ${String(err)}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+process.once('SIGINT', () => {
+  say('interrupted: cleaning up');
+  void cleanup().finally(() => process.exit(130));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const { gc, how: gcHow } = gcFunction();
+const fullGc = async (): Promise<void> => {
+  gc?.();
+  await sleep(50);
+  gc?.();
+};
+
+const isLoopback = (host: string): boolean => ['127.0.0.1', 'localhost', '::1'].includes(host);
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+const PS_OK = /all \d+ services running|\d+ of \d+ not running/;
+const isPsReply = (m: DoubleMessage): boolean => m.embeds.length > 0 && PS_OK.test(textOf(m));
+
+function collectViolations(double: DiscordDouble): void {
+  violations.push(...double.violations);
+  double.resetRecords();
+}
+
+/** The staging host: up if it is not (and then down at the end), every service running. */
+async function ensureStaging(): Promise<StagingEnv> {
+  if (!existsSync(join(stagingDir(), 'env.json'))) {
+    say('staging host is not up: bash test/staging/up');
+    await execFileAsync('bash', ['test/staging/up'], { cwd: ROOT, maxBuffer: 16 * MiB });
+    onCleanup('bash test/staging/down', async () => {
+      say('bash test/staging/down (the bench started the staging host)');
+      await execFileAsync('bash', ['test/staging/down'], { cwd: ROOT, maxBuffer: 16 * MiB });
+    });
+    notes.push('The staging host was not up: the bench ran `bash test/staging/up` and `bash test/staging/down` at the end.');
+  } else {
+    notes.push('The staging host was already up: the bench used it and left it up.');
+  }
+  const env = readStaging();
+  if (!isLoopback(env.sshHost)) throw new Error(`staging sshHost ${env.sshHost} is not a loopback address; the bench only talks to loopback`);
+  const states = await serviceStates();
+  const ready = env.services.every((s) => states[s]?.state === 'running' && states[s].containers === 1 && (s !== 'adonisjs' || states[s].health === 'healthy'));
+  if (!ready) {
+    say('not every staging service is running: resetStaging()');
+    await resetStaging();
+  }
+  return env;
+}
+
+async function removeBenchContainers(): Promise<number> {
+  const ids = (await hostDocker(['ps', '-aq', '--filter', `label=${BENCH_LABEL}`])).split('\n').filter((id) => id !== '');
+  if (ids.length > 0) await hostDocker(['rm', '-f', ...ids]);
+  return ids.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Acknowledgement latency under 50 concurrent interactions
+
+async function ackRound(h: Harness): Promise<{ latencies: number[]; allRepliedMs: number; failures: number }> {
+  const start = performance.now();
+  const handles: InteractionHandle[] = Array.from({ length: ACK_CONCURRENCY }, () => h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' }));
+  const acks = await Promise.allSettled(handles.map((x) => x.acknowledged({ timeoutMs: 30_000 })));
+  const replies = await Promise.allSettled(handles.map((x) => x.waitForReply(undefined, { timeoutMs: 90_000 })));
+  const allRepliedMs = performance.now() - start;
+  const latencies = acks.flatMap((a) => (a.status === 'fulfilled' ? [a.value.latencyMs] : []));
+  const failures = acks.filter((a) => a.status === 'rejected').length + replies.filter((r) => r.status === 'rejected' || !isPsReply(r.value)).length;
+  return { latencies, allRepliedMs, failures };
+}
+
+async function benchAck(h: Harness): Promise<void> {
+  const metric = `ack latency, ${ACK_CONCURRENCY} concurrent /ps`;
+  try {
+    for (let r = 0; r < ACK_WARMUP_ROUNDS; r++) {
+      const w = await ackRound(h);
+      say(`  warm-up round ${r + 1}: p50 ${ms(median(w.latencies))}, max ${ms(Math.max(...w.latencies))}, all replied in ${ms(w.allRepliedMs)}`);
+      await sleep(300);
+    }
+    const all: number[] = [];
+    const rounds: string[] = [];
+    let failures = 0;
+    for (let r = 0; r < ACK_ROUNDS; r++) {
+      const res = await ackRound(h);
+      all.push(...res.latencies);
+      failures += res.failures;
+      rounds.push(`round ${r + 1}: p50 ${ms(median(res.latencies))} / max ${ms(Math.max(...res.latencies))}, all 50 replies after ${ms(res.allRepliedMs)}`);
+      say(`  ${rounds.at(-1) ?? ''}`);
+      await sleep(300);
+    }
+    const p50 = percentile(all, 50);
+    const p99 = percentile(all, 99);
+    row(`1. ${metric}: p50`, ms(p50), '—', 'info');
+    row(`1. ${metric}: p99`, ms(p99), '< 50 ms', p99 < 50);
+    notes.push(
+      `1. Ack latency: ${ACK_WARMUP_ROUNDS} warm-up rounds, then ${ACK_ROUNDS} rounds of ${ACK_CONCURRENCY} \`/ps\` (viewer, #alerts) sent in the same tick through ` +
+        `\`double.sendCommand\`; latency = \`handle.acknowledged().latencyMs\` (the double's clock: dispatch on the gateway → accepted deferral callback). ` +
+        `n = ${all.length}, min ${ms(Math.min(...all))}, max ${ms(Math.max(...all))}. Each round waits for all 50 final replies before the next. ` +
+        `${rounds.join('; ')}. ${failures === 0 ? 'Every interaction was acknowledged and answered with the services.' : `${failures} interaction(s) not acknowledged or not answered with the services.`} ` +
+        'Bot, double and bench share one Node.js event loop, so the figure includes the double\'s gateway and REST work.',
+    );
+  } catch (err) {
+    failed(`1. ${metric}`, '< 50 ms', err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. /ps end to end vs a fresh SSH session vs compose on the host
+
+async function psOnce(h: Harness): Promise<number> {
+  const t = await timed(() => h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' }).waitForReply(isPsReply, { timeoutMs: 30_000 }));
+  return t.ms;
+}
+
+async function benchPs(h: Harness, env: StagingEnv): Promise<void> {
+  let psMed = Number.NaN;
+  let sshMed = Number.NaN;
+  let hostMed = Number.NaN;
+  const detail: string[] = [];
+  try {
+    await psOnce(h); // warm-up (the SSH connection is already open)
+    const runs: number[] = [];
+    for (let i = 0; i < PS_RUNS; i++) runs.push(await psOnce(h));
+    psMed = median(runs);
+    row('2. /ps end to end (median)', ms(psMed), '—', 'info');
+    detail.push(`/ps runs: ${list(runs)} ms`);
+  } catch (err) {
+    failed('2. /ps end to end', '—', err);
+  }
+  const compose = `docker-compose ${env.composeFiles.map((f) => `-f ${shq(f)}`).join(' ')} ps`;
+  try {
+    const args = [
+      '-i', env.keyPath, '-p', String(env.sshPort), '-o', `UserKnownHostsFile=${env.knownHostsPath}`, '-o', 'BatchMode=yes',
+      `${env.user}@${env.sshHost}`, `cd ${shq(env.projectDir)} && ${compose}`,
+    ];
+    const sshOnce = async (): Promise<number> => {
+      const t = await timed(() => execFileAsync('ssh', args, { timeout: 60_000 }));
+      if (!t.value.stdout.includes('adonisjs')) throw new Error(`ssh … ps printed no adonisjs row: ${t.value.stdout.slice(0, 300)}`);
+      return t.ms;
+    };
+    await sshOnce(); // warm-up
+    const runs: number[] = [];
+    for (let i = 0; i < SSH_RUNS; i++) runs.push(await sshOnce());
+    sshMed = median(runs);
+    row('2. fresh `ssh … docker-compose ps` (median)', ms(sshMed), '—', 'info');
+    detail.push(`fresh ssh runs: ${list(runs)} ms`);
+  } catch (err) {
+    failed('2. fresh ssh … docker-compose ps', '—', err);
+  }
+  try {
+    const hostOnce = async (): Promise<number> => {
+      const t = await timed(() => hostCompose(['ps']));
+      if (!t.value.includes('adonisjs')) throw new Error(`docker-compose ps printed no adonisjs row: ${t.value.slice(0, 300)}`);
+      return t.ms;
+    };
+    await hostOnce(); // warm-up
+    const runs: number[] = [];
+    for (let i = 0; i < ONHOST_RUNS; i++) runs.push(await hostOnce());
+    hostMed = median(runs);
+    row('2. `docker-compose ps` on the host (median)', ms(hostMed), '—', 'info');
+    detail.push(`on-host runs: ${list(runs)} ms`);
+  } catch (err) {
+    failed('2. docker-compose ps on the host', '—', err);
+  }
+  const vsSsh = psMed / sshMed;
+  const vsHost = psMed / hostMed;
+  row('2. /ps ÷ fresh ssh', ratio(vsSsh), '≤ 0.50×', Number.isFinite(vsSsh) ? vsSsh <= 0.5 : undefined);
+  row('2. /ps ÷ on-host compose', ratio(vsHost), '≤ 1.20×', Number.isFinite(vsHost) ? vsHost <= 1.2 : undefined);
+  notes.push(
+    `2. /ps: wall time from \`sendCommand\` to the final reply listing the services (\`waitForReply\`), warm SSH connection, 1 warm-up + median of ${PS_RUNS}. ` +
+      `Fresh ssh: \`ssh -i <key> -p ${env.sshPort} -o UserKnownHostsFile=<known_hosts> -o BatchMode=yes ${env.user}@${env.sshHost} 'cd <projectDir> && ${compose}'\`, ` +
+      `1 warm-up + median of ${SSH_RUNS}. On host: \`${compose}\` in the project dir with DOCKER_HOST = the staging socket (hostCompose), 1 warm-up + median of ${ONHOST_RUNS}. ` +
+      `${detail.join('; ')}.`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. /stats with 5 vs 30 containers
+
+async function statsOnce(h: Harness): Promise<{ ms: number; containers: number }> {
+  const t = await timed(() => h.double.sendCommand({ name: 'stats', member: 'viewer', channel: 'alerts' }).waitForReply((m) => m.embeds.length > 1, { timeoutMs: 60_000 }));
+  const containers = Number(/(\d+) containers/.exec(textOf(t.value))?.[1] ?? Number.NaN);
+  return { ms: t.ms, containers };
+}
+
+async function statsSeries(h: Harness): Promise<{ runs: number[]; containers: number[] }> {
+  await statsOnce(h); // warm-up
+  const runs: number[] = [];
+  const containers: number[] = [];
+  for (let i = 0; i < STATS_RUNS; i++) {
+    const r = await statsOnce(h);
+    runs.push(r.ms);
+    containers.push(r.containers);
+  }
+  return { runs, containers };
+}
+
+async function benchStats(h: Harness): Promise<void> {
+  try {
+    const running = async () => (await hostDocker(['ps', '-q'])).split('\n').filter((id) => id !== '').length;
+    const small = await statsSeries(h);
+    const smallMed = median(small.runs);
+    row(`3. /stats, ${small.containers[0] ?? '?'} containers (median)`, ms(smallMed), '—', 'info');
+
+    say(`  starting ${EXTRA_CONTAINERS} busybox containers`);
+    onCleanup('remove the extra containers', async () => {
+      const n = await removeBenchContainers();
+      if (n > 0) say(`removed ${n} bench containers`);
+    });
+    const started = await timed(async () => {
+      const script = 'trap "exit 0" TERM; while :; do sleep 1; done';
+      for (let i = 0; i < EXTRA_CONTAINERS; i += 5) {
+        const batch = Array.from({ length: Math.min(5, EXTRA_CONTAINERS - i) }, (_, k) => `opsbot-bench-${i + k + 1}`);
+        await Promise.all(batch.map((name) => hostDocker(['run', '-d', '--network', 'host', '--label', BENCH_LABEL, '--name', name, BUSYBOX, 'sh', '-c', script])));
+      }
+    });
+    const nowRunning = await running();
+    say(`  ${nowRunning} containers running (started the extra ones in ${ms(started.ms)})`);
+    const big = await statsSeries(h);
+    const bigMed = median(big.runs);
+    const removed = await timed(() => removeBenchContainers());
+    say(`  removed ${removed.value} extra containers in ${ms(removed.ms)}`);
+
+    row(`3. /stats, ${big.containers[0] ?? '?'} containers (median)`, ms(bigMed), '—', 'info');
+    const r = bigMed / smallMed;
+    row('3. /stats 30 ÷ /stats 5', ratio(r), '≤ 1.20×', Number.isFinite(r) ? r <= 1.2 : undefined);
+    const exSleep = (bigMed - 1000) / (smallMed - 1000);
+    notes.push(
+      `3. /stats: wall time from \`sendCommand\` to the reply with the stats table (2 embeds), 1 warm-up + median of ${STATS_RUNS}, first with the ` +
+        `staging project's containers (runs ${list(small.runs)} ms; containers reported: ${small.containers.join(', ')}), then with ${EXTRA_CONTAINERS} more ` +
+        `\`docker run -d --network host ${BUSYBOX} sh -c '…sleep 1 loop…'\` on the staging engine (runs ${list(big.runs)} ms; containers reported: ` +
+        `${big.containers.join(', ')}; ${nowRunning} running). The extra containers were removed afterwards (\`docker rm -f\`, label ${BENCH_LABEL}). ` +
+        `The runbook sleeps a fixed 1 s between its two samples; without that second the ratio would be ${ratio(exSleep)}.`,
+    );
+  } catch (err) {
+    failed('3. /stats 5 vs 30 containers', '≤ 1.20×', err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. /logs of 20,000 lines
+
+const RUN = `bench${Date.now().toString(36)}`;
+
+async function plantLogLines(env: StagingEnv): Promise<void> {
+  const id = (await hostDocker(['ps', '-q', '--filter', `label=com.docker.compose.project=${env.composeProject}`, '--filter', 'label=com.docker.compose.service=adonisjs']))
+    .split('\n')
+    .find((x) => x !== '');
+  if (id === undefined) throw new Error('no running adonisjs container');
+  await hostDocker(['exec', id, 'sh', '-c', `seq 1 ${LOG_LINES} | sed 's/^/request log line ${RUN} /' > /proc/1/fd/1`]);
+  await sleep(1000); // let the engine's log driver write the last lines
+}
+
+interface LogsRun {
+  ms: number;
+  lines: number;
+  pages: number;
+  before: number;
+  sampledPeak: number;
+  samples: number;
+  hwm: number;
+}
+
+const logsMessage = (m: DoubleMessage) => ({
+  lines: Number(/(\d+) lines?/.exec(textOf(m))?.[1] ?? Number.NaN),
+  pages: Number(/page 1\/(\d+)/.exec(textOf(m))?.[1] ?? Number.NaN),
+});
+
+/** One `/logs service:adonisjs since:5m`, with RSS read every 10 ms by `read` and the kernel's peak mark of `pid`. */
+async function logsOnce(double: DiscordDouble, pid: number | 'self', read: () => number, settle: () => Promise<void>): Promise<LogsRun> {
+  await settle();
+  const before = read();
+  const hwmReset = resetPeakRss(pid);
+  const sampler = new RssSampler(read, RSS_SAMPLE_MS).start();
+  const t = await timed(() =>
+    double.sendCommand({ name: 'logs', options: { service: 'adonisjs', since: LOGS_SINCE }, member: 'viewer', channel: 'alerts' }).waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 60_000 }),
+  );
+  await sleep(100);
+  const { peak, count } = sampler.stop();
+  return { ms: t.ms, ...logsMessage(t.value), before, sampledPeak: peak, samples: count, hwm: hwmReset ? procMemory(pid, 'VmHWM') : Number.NaN };
+}
+
+function logsRows(where: string, runs: LogsRun[], rssTarget: boolean): { firstPage: number; peak: number } {
+  const firstPage = median(runs.map((r) => r.ms));
+  const peak = Math.max(...runs.map((r) => Math.max(r.sampledPeak, Number.isFinite(r.hwm) ? r.hwm : 0)));
+  row(`4. /logs ${runs[0]?.lines ?? '?'} lines, first page (${where}, median)`, ms(firstPage), '< 1 s', firstPage < 1000);
+  row(`4. /logs peak RSS (${where})`, mib(peak), '< 150 MB', rssTarget ? peak < 150 * MiB : 'info');
+  return { firstPage, peak };
+}
+
+const describeLogsRuns = (runs: LogsRun[]): string =>
+  runs
+    .map((r, i) => `run ${i + 1}: ${ms(r.ms)}, ${r.lines} lines / ${r.pages} pages, RSS before ${mib(r.before)}, sampled peak ${mib(r.sampledPeak)} (${r.samples} samples), VmHWM ${mib(r.hwm)}`)
+    .join('; ');
+
+// ---------------------------------------------------------------------------------------------
+// 5 (and 4 again). The bot as a child process: compiled JavaScript, its own memory only
+
+interface ChildMem extends NodeJS.MemoryUsage {
+  type: 'mem';
+  gcAvailable: boolean;
+}
+const isChildMem = (m: unknown): m is ChildMem => typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'mem';
+
+function childMem(child: ChildProcess): Promise<ChildMem> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', on);
+      reject(new Error('the bot child did not answer a memory request within 5 s'));
+    }, 5000);
+    const on = (m: unknown): void => {
+      if (!isChildMem(m)) return;
+      clearTimeout(timer);
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+    child.send({ type: 'mem', gc: true });
+  });
+}
+
+async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDouble>): Promise<void> {
+  const outDir = compileBot(ROOT, ['bench/bot-child.ts']);
+  onCleanup('remove the compiled bot', () => rmSync(outDir, { recursive: true, force: true }));
+  const double = await startDouble();
+  onCleanup('close the child\'s Discord double', async () => {
+    collectViolations(double);
+    await double.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'opsbot-bench-child-'));
+  onCleanup('remove the child\'s config and database', () => rmSync(dir, { recursive: true, force: true }));
+  // JSON is YAML: the same configuration the e2e harness builds, for the real config loader.
+  const config = {
+    discord: { guildId: double.guild.id, alertsChannel: 'alerts', roles: { viewer: 'viewer', operator: 'operator', approver: 'approver' } },
+    hosts: [
+      {
+        name: 'staging', transport: 'ssh', address: env.sshHost, port: env.sshPort, user: env.user, keyPath: env.keyPath,
+        hostKeyFingerprint: env.hostKeyFingerprint, projectDir: env.projectDir, composeFiles: env.composeFiles, commandTimeoutSeconds: 60,
+        healthChecks: { adonisjs: { url: `http://127.0.0.1:${env.ports.adonisjs}/health` } },
+      },
+    ],
+    gates: { expiryMinutes: 5, fourEyes: [] },
+    database: { path: join(dir, 'opsbot.db') },
+    log: { level: 'info' },
+  };
+  const configPath = join(dir, 'opsbot.yaml');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: configPath };
+  delete childEnv.NODE_OPTIONS;
+
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, ['--expose-gc', join(outDir, 'bench', 'bot-child.js')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the bot child process');
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onCleanup(`stop the bot child (pid ${pid})`, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      say(`bot child ${pid} did not stop within 10 s: SIGKILL`);
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-4000)));
+  const started = new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.includes('"msg":"opsbot started"')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`the bot child exited (${code}) before it started: ${stderr.trim().slice(-800)}`)));
+    setTimeout(() => reject(new Error('the bot child did not start within 30 s')), 30_000).unref();
+  });
+  await started;
+  const startupMs = performance.now() - spawnedAt;
+  say(`  bot child pid ${pid} started in ${ms(startupMs)}`);
+
+  await sleep(1000);
+  const idle = await childMem(child);
+  const idleVm = procMemory(pid, 'VmRSS');
+  say(`  idle: rss ${mib(idle.rss)}, heap used ${mib(idle.heapUsed)}`);
+
+  await timed(() => double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' }).waitForReply(isPsReply, { timeoutMs: 30_000 }));
+  await sleep(500);
+  const afterPs = await childMem(child);
+
+  row('5. idle RSS after startup (bot child process, after GC)', mib(idle.rss), '— (none given)', 'info');
+  row('5. idle RSS after first /ps (bot child, SSH open, after GC)', mib(afterPs.rss), '— (none given)', 'info');
+  notes.push(
+    `5. Idle RSS (child): the real entry point src/main.ts, transpiled to plain JavaScript in a temporary folder (TypeScript's transpileModule, no tsx loader) ` +
+      `and started as \`node --expose-gc\` with an IPC channel (bench/bot-child.ts) against its own Discord double in the bench process; log level info to a pipe. ` +
+      `Measured 1 s after "opsbot started" (login, READY, command registration: ${ms(startupMs)} from spawn), after a full GC inside the child: ` +
+      `process.memoryUsage().rss ${mib(idle.rss)} (/proc VmRSS ${mib(idleVm)}; heap used ${mib(idle.heapUsed)} of ${mib(idle.heapTotal)}, external ${mib(idle.external)}). ` +
+      `The bot opens no SSH connection until the first command; after one /ps and a GC: rss ${mib(afterPs.rss)}, heap used ${mib(afterPs.heapUsed)}.`,
+  );
+
+  const runs: LogsRun[] = [];
+  for (let i = 0; i < LOGS_RUNS; i++) {
+    const r = await logsOnce(double, pid, () => procMemory(pid, 'VmRSS'), async () => {
+      await childMem(child);
+      await sleep(200);
+    });
+    runs.push(r);
+    say(`  child /logs run ${i + 1}: first page ${ms(r.ms)}, ${r.lines} lines, peak ${mib(Math.max(r.sampledPeak, r.hwm))}`);
+  }
+  logsRows('bot child process', runs, true);
+  notes.push(
+    `4b. /logs (child): the same command against the bot child; its RSS read from /proc/<pid>/status (VmRSS) every ${RSS_SAMPLE_MS} ms by the bench ` +
+      `process, and its kernel peak mark (VmHWM) reset through /proc/<pid>/clear_refs before each run and read after it; the table shows the larger of the two, max over ` +
+      `${LOGS_RUNS} runs (GC in the child before each). This is the bot alone. ${describeLogsRuns(runs)}.`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  say(`GC: ${gcHow}`);
+  const env = await ensureStaging();
+  const leftovers = await removeBenchContainers();
+  if (leftovers > 0) say(`removed ${leftovers} containers left by an earlier bench run`);
+
+  // Baseline of the bench process before any bot, double or discord.js module is loaded.
+  await fullGc();
+  const baseline = process.memoryUsage().rss;
+
+  const { startHarness } = await import('../test/e2e/harness.js');
+  const { startDiscordDouble } = await import('../test/discord-double/index.js');
+  say('starting the bot in-process (startHarness)');
+  const startup = await timed(() => startHarness());
+  const h = startup.value;
+  let harnessStopped = false;
+  const stopHarness = async (): Promise<void> => {
+    if (harnessStopped) return;
+    harnessStopped = true;
+    collectViolations(h.double);
+    await h.stop();
+  };
+  onCleanup('stop the in-process bot and double', stopHarness);
+  // The harness keeps every log line in memory; the bench does not need them.
+  const dropLogs = setInterval(() => void (h.logs.length = 0), 1000);
+  onCleanup('stop dropping harness logs', () => clearInterval(dropLogs));
+  await sleep(1000);
+  h.logs.length = 0;
+  await fullGc();
+  const inProcIdle = process.memoryUsage().rss;
+  row('5. idle RSS after startup (in-process: bench + bot + double, after GC)', mib(inProcIdle), '— (none given)', 'info');
+  notes.push(
+    `5. Idle RSS (in-process): process.memoryUsage().rss of the bench process after a full GC (${gcHow}), 1 s after \`startHarness()\` returned ` +
+      `(${ms(startup.ms)}). It holds the bot, the Discord double, tsx and the bench: the bench alone before loading them was ${mib(baseline)}, ` +
+      `so bot + double + their modules ≈ ${mib(inProcIdle - baseline)}.`,
+  );
+
+  say('warm-up /ps (opens the SSH connection)');
+  const first = await timed(() => h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' }).waitForReply(isPsReply, { timeoutMs: 30_000 }));
+  say(`  first /ps (cold SSH connection) ${ms(first.ms)}`);
+  collectViolations(h.double);
+
+  say(`1. ack latency: ${ACK_WARMUP_ROUNDS} + ${ACK_ROUNDS} rounds of ${ACK_CONCURRENCY} concurrent /ps`);
+  await benchAck(h);
+  collectViolations(h.double);
+
+  say('2. /ps vs fresh ssh vs on-host compose');
+  await benchPs(h, env);
+  notes.push(`2. (For reference: the very first /ps, which opened the SSH connection, took ${ms(first.ms)}.)`);
+  collectViolations(h.double);
+
+  say('3. /stats with 5 and with 30 containers');
+  await benchStats(h);
+  collectViolations(h.double);
+
+  say(`4. /logs of ${LOG_LINES} lines`);
+  let planted = false;
+  try {
+    await plantLogLines(env);
+    planted = true;
+    const runs: LogsRun[] = [];
+    for (let i = 0; i < LOGS_RUNS; i++) {
+      const r = await logsOnce(h.double, 'self', () => process.memoryUsage().rss, async () => {
+        h.logs.length = 0;
+        collectViolations(h.double); // also drops the double's recorded requests (the 1 MB attachments)
+        await fullGc();
+        await sleep(200);
+      });
+      runs.push(r);
+      say(`  in-process /logs run ${i + 1}: first page ${ms(r.ms)}, ${r.lines} lines, peak ${mib(Math.max(r.sampledPeak, r.hwm))}`);
+    }
+    logsRows('in-process, incl. double + tsx', runs, true);
+    notes.push(
+      `4. /logs: ${LOG_LINES} numbered lines written to the adonisjs container's stdout (\`docker exec … seq 1 ${LOG_LINES} | sed … > /proc/1/fd/1\`, as ` +
+        `test/e2e/logs.test.ts does), then \`/logs service:adonisjs since:${LOGS_SINCE}\` (all lines of the last ${LOGS_SINCE}: the planted lines plus the ` +
+        `container's own, hence a count a little over ${LOG_LINES}; more if an earlier run planted lines in the same window). First page = wall time from ` +
+        `\`sendCommand\` to the reply with the page buttons (that reply also carries the .txt attachment). ${LOGS_RUNS} runs, median time. ` +
+        `In-process peak RSS: process.memoryUsage().rss of the bench process sampled every ${RSS_SAMPLE_MS} ms (a busy event loop samples less often) and ` +
+        `the kernel's VmHWM after resetting it (/proc/self/clear_refs) before each run; the larger, max over the runs. This figure INCLUDES the Discord ` +
+        `double (which parses the multipart upload and stores the attachment), tsx and the bench itself; full GC before each run. ${describeLogsRuns(runs)}.`,
+    );
+  } catch (err) {
+    failed(`4. /logs ${LOG_LINES} lines (in-process)`, '< 1 s; < 150 MB', err);
+  }
+  collectViolations(h.double);
+
+  say('stopping the in-process bot');
+  clearInterval(dropLogs);
+  await stopHarness();
+
+  say('4b/5. the bot as a child process');
+  if (planted) {
+    try {
+      await benchChild(env, () => startDiscordDouble());
+    } catch (err) {
+      failed('4b/5. bot child process', '< 1 s; < 150 MB', err);
+    }
+  } else {
+    problems.push('4b/5: skipped the child process (the log lines could not be planted)');
+  }
+}
+
+function report(): void {
+  const order = (r: Row) => Number(/^(\d)/.exec(r.metric)?.[1] ?? 9);
+  const sorted = [...rows].sort((a, b) => order(a) - order(b));
+  const out: string[] = ['', 'opsbot benchmarks', '', formatTable(sorted), '', 'How each figure was measured:'];
+  for (const n of notes.sort((a, b) => (a.match(/^\d/)?.[0] ?? '9').localeCompare(b.match(/^\d/)?.[0] ?? '9'))) out.push(`- ${n}`);
+  out.push(`- Discord rule violations recorded by the doubles during the bench: ${violations.length === 0 ? 'none' : violations.length}.`);
+  for (const v of violations.slice(0, 5)) out.push(`    ${v.route} → ${v.status}/${v.code}: ${v.reason}`);
+  for (const p of problems) out.push(`- PROBLEM: ${p}`);
+  out.push(`- Total bench time ${((performance.now() - T0) / 1000).toFixed(0)} s on ${process.platform}, node ${process.version}.`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  exitCode = 1;
+  problems.push(`the bench stopped early: ${err instanceof Error ? err.message : String(err)}`);
+  say(`FATAL: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+} finally {
+  await cleanup();
+}
+report();
+process.exit(exitCode);
