@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction, Interaction, APIEmbed } from 'discord.js';
 import { MessageFlags } from 'discord.js';
 import type { Logger } from 'pino';
@@ -96,7 +97,11 @@ export class Router {
     let choices: string[] = [];
     if (focused.name === 'service' && this.refuse(i, 'viewer') === null) {
       try {
-        const services = await this.deps.engine.host(i.options.getString('host') ?? undefined).services();
+        // Discord drops an autocomplete answered after 3 s: a slow host gets no suggestions, not an error.
+        const services = await Promise.race([
+          this.deps.engine.host(i.options.getString('host') ?? undefined).services(),
+          sleep(2000).then(() => Promise.reject(new Error('the host took more than 2 s to list its services'))),
+        ]);
         const q = String(focused.value).toLowerCase();
         choices = services.filter((s) => s.toLowerCase().includes(q));
       } catch (err) {

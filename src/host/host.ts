@@ -106,7 +106,14 @@ export class Host {
   }
 
   async containers(): Promise<Docker.ContainerInfo[]> {
-    const project = await this.projectName();
+    let project: string;
+    try {
+      project = await this.projectName();
+    } catch (err) {
+      // A project with no containers at all is a state to report (all services missing), not an error.
+      if (err instanceof UserError && err.code === 'host.no-project') return [];
+      throw err;
+    }
     return this.docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${project}`] } });
   }
 

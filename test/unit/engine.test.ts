@@ -1,0 +1,118 @@
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { hostSchema } from '../../src/config/schema.js';
+import { Engine } from '../../src/engine/engine.js';
+import { defineRunbook, type AnyRunbook } from '../../src/engine/runbook.js';
+import type { Actor } from '../../src/engine/view.js';
+import { Host } from '../../src/host/host.js';
+import type { ExecOptions, ExecResult, Transport } from '../../src/host/transport.js';
+import { openDatabase } from '../../src/store/db.js';
+import { Store } from '../../src/store/store.js';
+
+class RecordingTransport implements Transport {
+  readonly description = 'recording';
+  readonly ran: string[] = [];
+  async exec(argv: readonly string[], _o: ExecOptions): Promise<ExecResult> {
+    this.ran.push(argv.join(' '));
+    const out = argv[0] === 'docker-compose' && argv.includes('--services') ? 'api\nweb\n' : `ran ${argv.join(' ')}\nAPI_TOKEN=supersecret123\n`;
+    return { argv: [...argv], exitCode: 0, signal: null, stdout: out, stderr: '', durationMs: 1, timedOut: false, truncated: false };
+  }
+  openDockerStream(): Promise<Duplex> {
+    return Promise.reject(new Error('unused'));
+  }
+  onDisconnect(): void {}
+  async close(): Promise<void> {}
+}
+
+const bounce = defineRunbook({
+  id: 'bounce',
+  title: (p: { service: string }) => `Bounce ${p.service}`,
+  summary: 'test runbook',
+  docs: { trigger: [], expected: [], escalation: [] },
+  params: z.object({ service: z.string().regex(/^[a-z]+$/) }),
+  serviceParams: ['service'],
+  target: (p) => p.service,
+  steps: [
+    { title: 'Look', mutates: false, run: async (ctx) => ({ ok: true, summary: 'looked', output: (await ctx.exec(['echo', 'look'])).stdout }) },
+    { title: 'Bounce', mutates: true, plan: async ({ params }) => [['bounce', params.service]], run: async (ctx) => ({ ok: (await ctx.exec(['bounce', ctx.params.service])).exitCode === 0, summary: 'bounced' }) },
+  ],
+}) as AnyRunbook;
+
+const alice: Actor = { id: '1', name: 'alice', roles: ['viewer', 'operator'] };
+const bob: Actor = { id: '2', name: 'bob', roles: ['viewer', 'operator', 'approver'] };
+const vera: Actor = { id: '3', name: 'vera', roles: ['viewer'] };
+
+function setup(db = openDatabase(':memory:'), fourEyes: string[] = []) {
+  const transport = new RecordingTransport();
+  const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), transport);
+  const engine = new Engine(new Store(db), new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes }, defaultHost: 'h' }, pino({ level: 'silent' }), [bounce]);
+  return { engine, transport, db };
+}
+
+const bounces = (t: RecordingTransport) => t.ran.filter((c) => c.startsWith('bounce'));
+
+describe('runbook engine', () => {
+  it('runs read-only steps at once and stops at a gate before the mutating one', async () => {
+    const { engine, transport } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    expect(view.status).toBe('awaiting_confirmation');
+    expect(view.description).toContain('bounce api');
+    expect(bounces(transport)).toEqual([]);
+    const done = await engine.decide(view.runId, view.gate!.stepIdx, 'confirm', alice);
+    expect(done.status).toBe('succeeded');
+    expect(bounces(transport)).toEqual(['bounce api']);
+  });
+
+  it('stores output redacted', async () => {
+    const { engine } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    expect(view.blocks[0]?.text).toContain('API_TOKEN=[redacted]');
+    expect(JSON.stringify(view)).not.toContain('supersecret123');
+  });
+
+  it('lets exactly one of racing confirmations through', async () => {
+    const { engine, transport } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => engine.decide(view.runId, 1, 'confirm', bob)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(bounces(transport)).toHaveLength(1);
+  });
+
+  it('refuses viewers, self-approval under four eyes, and unknown services', async () => {
+    const { engine } = setup(undefined, ['bounce']);
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    expect(() => engine.authorize(view.runId, 1, 'confirm', vera)).toThrow(/approver role/);
+    expect(() => engine.authorize(view.runId, 1, 'confirm', alice)).toThrow(/needs a second person/);
+    expect((await engine.decide(view.runId, 1, 'confirm', bob)).status).toBe('succeeded');
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'db' }, actor: alice, channelId: null })).rejects.toThrow(/has no compose service "db".*api, web/);
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'a;b' }, actor: alice, channelId: null })).rejects.toThrow(/Invalid input/);
+  });
+
+  it('holds one run per target and names who holds it', async () => {
+    const { engine } = setup();
+    await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: bob, channelId: null })).rejects.toThrow(/alice is already running bounce on h:api/);
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'web' }, actor: bob, channelId: null })).resolves.toMatchObject({ status: 'awaiting_confirmation' });
+  });
+
+  it('expires gates, releases the lock, and refuses a late click', async () => {
+    const { engine, transport } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    const expired = engine.expireDue(Date.now() + 6 * 60_000);
+    expect(expired.map((e) => e.view.status)).toEqual(['expired']);
+    expect(expired[0]?.view.actions.every((a) => a.disabled)).toBe(true);
+    expect(() => engine.authorize(view.runId, 1, 'confirm', alice)).toThrow(/already expired/);
+    expect(bounces(transport)).toEqual([]);
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: bob, channelId: null })).resolves.toMatchObject({ status: 'awaiting_confirmation' });
+  });
+
+  it('a gate survives a new engine on the same database (a restart)', async () => {
+    const first = setup();
+    const view = await first.engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    const second = setup(first.db);
+    expect((await second.engine.decide(view.runId, 1, 'confirm', alice)).status).toBe('succeeded');
+    expect(bounces(second.transport)).toEqual(['bounce api']);
+  });
+});
