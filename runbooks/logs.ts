@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { UserError } from '../src/engine/errors.js';
 import { defineRunbook } from '../src/engine/runbook.js';
 import { containerLogs } from './docker-logs.js';
 import { serviceName, since, sinceToUnix } from './params.js';
@@ -29,8 +28,7 @@ export const logs = defineRunbook({
       title: 'Read logs',
       mutates: false,
       async run({ host, params: p, note }) {
-        const c = await host.containerOf(p.service);
-        if (!c) throw new UserError('service.no-container', `Service "${p.service}" has no container on host "${host.name}".`);
+        const c = await host.requireContainer(p.service);
         const tail = tailOf(p);
         note(`docker API: logs ${p.service} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
         const text = await containerLogs(host, c.Id, { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });

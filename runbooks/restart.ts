@@ -1,18 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { UserError } from '../src/engine/errors.js';
 import { defineRunbook, type StepContext } from '../src/engine/runbook.js';
 import { containerLogs } from './docker-logs.js';
 import { serviceName } from './params.js';
 
 const params = z.object({ service: serviceName });
 type Params = z.infer<typeof params>;
-
-async function requireContainer({ host, params: p }: Pick<StepContext<Params>, 'host' | 'params'>) {
-  const c = await host.containerOf(p.service);
-  if (!c) throw new UserError('service.no-container', `Service "${p.service}" has no container on host "${host.name}"; it was never started. Use /ps to see the project.`);
-  return c;
-}
 
 /** Fetched on the host (its loopback is not ours): curl, or wget where curl is absent. */
 async function healthCheck(ctx: StepContext<Params>, url: string, seconds: number): Promise<{ ok: boolean; detail: string }> {
@@ -45,7 +38,7 @@ export const restart = defineRunbook({
       mutates: false,
       async run(ctx) {
         ctx.note(`docker API: inspect ${ctx.params.service}`);
-        const c = await requireContainer(ctx);
+        const c = await ctx.host.requireContainer(ctx.params.service);
         return { ok: true, summary: `${c.State} (${c.Status})` };
       },
     },
@@ -67,7 +60,7 @@ export const restart = defineRunbook({
         const { host, params: p } = ctx;
         ctx.note(`docker API: inspect ${p.service} until running`);
         const deadline = Date.now() + 60_000;
-        let state = await host.docker.getContainer((await requireContainer(ctx)).Id).inspect();
+        let state = await host.docker.getContainer((await host.requireContainer(p.service)).Id).inspect();
         while (Date.now() < deadline && (!state.State.Running || state.State.Health?.Status === 'starting')) {
           await sleep(500);
           state = await host.docker.getContainer(state.Id).inspect();

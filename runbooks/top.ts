@@ -19,8 +19,7 @@ export const top = defineRunbook({
       title: 'List processes',
       mutates: false,
       async run({ host, params: p, note }) {
-        const c = await host.containerOf(p.service);
-        if (!c) throw new UserError('service.no-container', `Service "${p.service}" has no container on host "${host.name}".`);
+        const c = await host.requireContainer(p.service);
         if (c.State !== 'running') throw new UserError('service.not-running', `Service "${p.service}" is ${c.State}; there are no processes to list.`);
         note(`docker API: top ${p.service}`);
         const res = (await host.docker.getContainer(c.Id).top()) as { Titles: string[]; Processes: string[][] };

@@ -124,6 +124,13 @@ export class Host {
     return list.sort((a, b) => b.Created - a.Created)[0];
   }
 
+  /** Like containerOf, but a service without a container is a user-facing error. */
+  async requireContainer(service: string): Promise<Docker.ContainerInfo> {
+    const c = await this.containerOf(service);
+    if (!c) throw new UserError('service.no-container', `Service "${service}" has no container on host "${this.name}"; it was never started or was removed. Use /ps to see the project.`);
+    return c;
+  }
+
   async serviceStates(): Promise<ServiceState[]> {
     const [services, containers] = await Promise.all([this.services(), this.containers()]);
     const inspected = await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).inspect()));

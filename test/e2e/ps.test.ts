@@ -1,23 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandsLogMark, commandsLogSince, hostCompose, resetStaging } from '../staging/staging.js';
-import { startHarness, type Harness } from './harness.js';
-
-const text = (m: { content?: string; embeds?: { title?: string; description?: string; fields?: { name: string; value: string }[] }[] }): string =>
-  [m.content ?? '', ...(m.embeds ?? []).flatMap((e) => [e.title ?? '', e.description ?? '', ...(e.fields ?? []).flatMap((f) => [f.name, f.value])])].join('\n');
+import { startHarness, useBot } from './harness.js';
+import { isEphemeral, textOf } from './util.js';
 
 describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SSH)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    await resetStaging();
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.stop();
-    await resetStaging();
-  });
-  afterEach(() => {
-    expect(h.double.violations).toEqual([]);
-  });
+  const h = useBot();
 
   it('registers its commands in the guild', () => {
     const names = h.double.commands().map((c) => c.name);
@@ -27,7 +14,7 @@ describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SS
   it('lists the five staging services with their real state for a viewer in #alerts', async () => {
     const handle = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' });
     const msg = await handle.waitForReply();
-    const body = text(msg);
+    const body = textOf(msg);
     for (const s of h.staging.services) expect(body).toContain(s);
     expect(body).toContain('all 5 services running');
     expect(body).toMatch(/health: healthy/);
@@ -38,7 +25,7 @@ describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SS
   it('reports a stopped container as stopped', async () => {
     await hostCompose(['stop', 'nextjs']);
     const handle = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' });
-    const body = text(await handle.waitForReply());
+    const body = textOf(await handle.waitForReply());
     expect(body).toMatch(/1 of 5 not running: nextjs/);
     expect(body).toMatch(/stopped \(exited\)/);
     await hostCompose(['start', 'nextjs']);
@@ -48,7 +35,7 @@ describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SS
     const mark = await commandsLogMark();
     const handle = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'general' });
     const msg = await handle.waitForReply();
-    expect(msg.flags! & 64).toBe(64);
+    expect(isEphemeral(msg)).toBe(true);
     expect(msg.content).toMatch(/only in <#\d+>/);
     expect(await commandsLogSince(mark)).toEqual([]);
   });
@@ -57,7 +44,7 @@ describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SS
     const mark = await commandsLogMark();
     const handle = await h.double.sendCommand({ name: 'ps', member: 'norole', channel: 'alerts' });
     const msg = await handle.waitForReply();
-    expect(msg.flags! & 64).toBe(64);
+    expect(isEphemeral(msg)).toBe(true);
     expect(msg.content).toMatch(/You need the <@&\d+> role/);
     expect(await commandsLogSince(mark)).toEqual([]);
   });
@@ -70,7 +57,7 @@ describe('host-key pinning', () => {
     try {
       const mark = await commandsLogMark();
       const handle = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' });
-      const body = text(await handle.waitForReply());
+      const body = textOf(await handle.waitForReply());
       expect(body).toMatch(/Refused to connect to host "staging".*host key is SHA256:.*configuration pins SHA256:A{43}/s);
       expect(body).toContain('Nothing was run');
       expect(await commandsLogSince(mark)).toEqual([]);

@@ -1,21 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { commandsLogMark, commandsLogSince, containerStartedAt, resetStaging } from '../staging/staging.js';
-import { startHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { commandsLogMark, commandsLogSince, containerStartedAt } from '../staging/staging.js';
+import { useBot } from './harness.js';
 import { buttonId, buttonsOf, isEphemeral, textOf } from './util.js';
 
 const restartLines = (lines: string[]) => lines.filter((l) => /compose.*\brestart\b.*adonisjs/.test(l));
 
 describe('/restart with a role-gated confirmation', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    await resetStaging();
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-  afterEach(() => expect(h.double.violations).toEqual([]));
+  const h = useBot();
 
   async function requestRestart(member = 'operator') {
     const handle = await h.double.sendCommand({ name: 'restart', options: { service: 'adonisjs' }, member, channel: 'alerts' });
@@ -107,16 +99,7 @@ describe('/restart with a role-gated confirmation', () => {
 });
 
 describe('gates that expire, need four eyes, or outlive the bot process', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    await resetStaging();
-    h = await startHarness({ expiryMinutes: 0.05, fourEyes: true, sweepIntervalMs: 250 });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-  beforeEach(() => undefined);
-  afterEach(() => expect(h.double.violations).toEqual([]));
+  const h = useBot({ expiryMinutes: 0.05, fourEyes: true, sweepIntervalMs: 250 });
 
   it('an expired gate disables its buttons and refuses a late click; nothing restarts', async () => {
     const before = await containerStartedAt('adonisjs');

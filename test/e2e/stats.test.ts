@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resetStaging } from '../staging/staging.js';
-import { startHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { useBot } from './harness.js';
 import { textOf } from './util.js';
 
 const UNIT: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
@@ -10,15 +9,7 @@ const toBytes = (s: string) => {
 };
 
 describe('/stats, /top and /audit', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    await resetStaging();
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-  afterEach(() => expect(h.double.violations).toEqual([]));
+  const h = useBot();
 
   it('/stats reports every staging container with plausible numbers', async () => {
     const handle = await h.double.sendCommand({ name: 'stats', member: 'viewer', channel: 'alerts' });
