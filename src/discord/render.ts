@@ -1,4 +1,5 @@
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type APIEmbed, type MessageCreateOptions } from 'discord.js';
+import { redact } from '../engine/redact.js';
 import type { RunView, OutputBlock } from '../engine/view.js';
 import { PAGE_SIZE, codeBlock, escapeFences, splitPages } from './pages.js';
 
@@ -127,5 +128,6 @@ export function renderView(view: RunView): RenderedMessage {
 
 /** A short message for people (errors, refusals). */
 export function renderNotice(text: string): Pick<MessageCreateOptions, 'content' | 'allowedMentions'> {
-  return { content: clip(text, 2000), allowedMentions: { parse: [] } };
+  // Error texts can quote what a host printed (stderr); they pass the same redaction as output.
+  return { content: clip(redact(text), 2000), allowedMentions: { parse: [] } };
 }

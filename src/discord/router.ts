@@ -137,6 +137,8 @@ export class Router {
 
   private async gate(i: ButtonInteraction, runId: string, stepIdx: number, decision: 'confirm' | 'cancel'): Promise<void> {
     const { engine } = this.deps;
+    const wrongChannel = inAlertsChannel({ channelId: i.channelId, roles: [] }, this.deps.access());
+    if (wrongChannel) return void (await i.reply({ ...renderNotice(wrongChannel), flags: MessageFlags.Ephemeral }));
     let decided;
     try {
       // Synchronous: a refused or losing click is answered before anything is acknowledged.

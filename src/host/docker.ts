@@ -21,11 +21,26 @@ class DockerStreamAgent extends Agent {
         const s = stream as Duplex & Partial<Socket>;
         s.setKeepAlive ??= (() => s) as Socket['setKeepAlive'];
         s.setNoDelay ??= (() => s) as Socket['setNoDelay'];
-        s.setTimeout ??= ((ms: number, cb?: () => void) => {
-          if (cb) s.once('timeout', cb);
-          void ms;
-          return s;
-        }) as Socket['setTimeout'];
+        if (!s.setTimeout) {
+          // net.Socket semantics: an idle timer reset by traffic; 0 disarms it and removes `cb`.
+          let ms = 0;
+          let timer: NodeJS.Timeout | undefined;
+          const arm = () => {
+            clearTimeout(timer);
+            timer = ms > 0 ? setTimeout(() => s.emit('timeout'), ms) : undefined;
+          };
+          s.on('data', arm);
+          s.on('close', () => clearTimeout(timer));
+          s.setTimeout = ((next: number, cb?: () => void) => {
+            ms = next;
+            if (cb) {
+              if (next === 0) s.removeListener('timeout', cb);
+              else s.once('timeout', cb);
+            }
+            arm();
+            return s;
+          }) as Socket['setTimeout'];
+        }
         s.ref ??= (() => s) as Socket['ref'];
         s.unref ??= (() => s) as Socket['unref'];
         callback?.(null, s);

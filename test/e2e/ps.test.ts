@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandsLogMark, commandsLogSince, hostCompose, resetStaging } from '../staging/staging.js';
-import { startHarness, useBot } from './harness.js';
+import { startHarness } from './harness.js';
+import { useBot } from './suite.js';
 import { isEphemeral, textOf } from './util.js';
 
 describe('/ps end to end (discord.js ↔ Discord double ↔ staging host over SSH)', () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { commandsLogMark, commandsLogSince, containerStartedAt } from '../staging/staging.js';
-import { useBot } from './harness.js';
+import { useBot } from './suite.js';
 import { buttonId, buttonsOf, isEphemeral, textOf } from './util.js';
 
 const restartLines = (lines: string[]) => lines.filter((l) => /compose.*\brestart\b.*adonisjs/.test(l));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useBot } from './harness.js';
+import { useBot } from './suite.js';
 import { textOf } from './util.js';
 
 const UNIT: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
