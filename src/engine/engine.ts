@@ -13,6 +13,14 @@ const ICON: Record<string, string> = { succeeded: '✅', failed: '❌', running:
 /** A service name as compose allows it: checked before anything reaches a host. */
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/** "3 min ago" / "in 2 min": plain words, so any adapter can show it. */
+export function ago(at: number, now = Date.now()): string {
+  const s = Math.round((now - at) / 1000);
+  const abs = Math.abs(s);
+  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : `${Math.round(abs / 3600)} h`;
+  return s >= 0 ? `${text} ago` : `in ${text}`;
+}
+
 export interface Decision {
   run: RunRow;
   stepIdx: number;
@@ -106,7 +114,7 @@ export class Engine {
     } catch (err) {
       if (err instanceof TargetBusyError) {
         const h = err.holder;
-        throw new UserError('run.locked', `${h.requested_by_name} is already running ${h.runbook} on ${h.target_key ?? 'this target'} (run ${h.id}, ${h.status.replace('_', ' ')}, started <t:${Math.floor(h.created_at / 1000)}:R>). Wait for it to finish or cancel it.`);
+        throw new UserError('run.locked', `${h.requested_by_name} is already running ${h.runbook} on ${h.target_key ?? 'this target'} (run ${h.id}, ${h.status.replace('_', ' ')}, started ${ago(h.created_at)}). Wait for it to finish or cancel it.`);
       }
       throw err;
     }
@@ -128,12 +136,12 @@ export class Engine {
       throw new UserError(code, reason);
     };
     if (gate.state !== 'open') {
-      const who = gate.decided_by === null ? '' : ` by <@${gate.decided_by}>`;
+      const who = this.deciderOf(runId, stepIdx);
       refuse(gate.state === 'expired' ? 'gate.expired' : 'gate.decided', `This step was already ${gate.state}${who}. Nothing more was run.`);
     }
     if (Date.now() >= gate.expires_at) {
       this.expireGate(gate);
-      refuse('gate.expired', `This confirmation expired <t:${Math.floor(gate.expires_at / 1000)}:R>. Nothing was run; start the command again if it is still needed.`);
+      refuse('gate.expired', `This confirmation expired ${ago(gate.expires_at)}. Nothing was run; start the command again if it is still needed.`);
     }
     const isRequester = actor.id === run.requested_by;
     if (decision === 'cancel') {
@@ -146,7 +154,7 @@ export class Engine {
     }
     if (!this.store.claimGate(runId, stepIdx, decision === 'confirm' ? 'confirmed' : 'cancelled', actor.id)) {
       const now = this.store.getGate(runId, stepIdx);
-      refuse('gate.decided', `Someone else already ${now?.state ?? 'decided'} this step${now?.decided_by ? ` (<@${now.decided_by}>)` : ''}. Nothing more was run.`);
+      refuse('gate.decided', `Someone else already ${now?.state ?? 'decided'} this step${this.deciderOf(runId, stepIdx)}. Nothing more was run.`);
     }
     this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: true, reason: null });
     this.log.info({ runId, stepIdx, decision, actor: actor.id }, 'gate decided');
@@ -189,6 +197,12 @@ export class Engine {
     this.store.setRunStatus(gate.run_id, 'expired', 'confirmation expired before anyone confirmed');
     this.log.info({ runId: gate.run_id, stepIdx: gate.step_idx }, 'gate expired');
     return true;
+  }
+
+  /** " by <name>" of whoever decided a gate, for messages; empty when nobody did (it expired). */
+  private deciderOf(runId: string, stepIdx: number): string {
+    const a = this.store.approvalsOf(runId).filter((x) => x.accepted === 1 && x.step_idx === stepIdx).at(-1);
+    return a ? ` by ${a.user_name}` : '';
   }
 
   recordGateMessage(runId: string, stepIdx: number, channelId: string, messageId: string): void {

@@ -58,6 +58,17 @@ export type GateRow = z.infer<typeof gateRow>;
 const outputRow = z.object({ id: z.string(), run_id: z.string(), title: z.string(), text: z.string(), created_at: z.number() });
 export type OutputRow = z.infer<typeof outputRow>;
 
+const approvalRow = z.object({
+  step_idx: z.number(),
+  user_id: z.string(),
+  user_name: z.string(),
+  decision: z.enum(['confirm', 'cancel']),
+  accepted: z.number(),
+  reason: z.string().nullable(),
+  at: z.number(),
+});
+export type ApprovalRow = z.infer<typeof approvalRow>;
+
 export const newId = (prefix: string): string => `${prefix}${randomBytes(6).toString('base64url')}`;
 
 /** The unique index on active runs per target said no: someone else holds the lock. */
@@ -184,8 +195,8 @@ export class Store {
       .run(a.runId, a.stepIdx, a.userId, a.userName, a.decision, a.accepted ? 1 : 0, a.reason, now);
   }
 
-  approvalsOf(runId: string): { user_id: string; user_name: string; decision: string; accepted: number; reason: string | null; at: number }[] {
-    return this.db.prepare('SELECT user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId) as never;
+  approvalsOf(runId: string): ApprovalRow[] {
+    return this.db.prepare('SELECT step_idx, user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId).map((r) => approvalRow.parse(r));
   }
 
   /** Runs left `running` by a crash can't be resumed safely: mark them failed, say so. */
