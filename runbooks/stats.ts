@@ -1,18 +1,17 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type Docker from 'dockerode';
 import { z } from 'zod';
 import { defineRunbook } from '../src/engine/runbook.js';
 
-/** The part of Docker's stats JSON we read; anything may be missing on some engines. */
-const statsSchema = z.object({
-  name: z.string().optional(),
-  cpu_stats: z.object({ cpu_usage: z.object({ total_usage: z.number() }), system_cpu_usage: z.number().optional(), online_cpus: z.number().optional() }),
-  memory_stats: z.object({ usage: z.number().optional(), limit: z.number().optional(), stats: z.record(z.string(), z.number()).optional() }),
-  networks: z.record(z.string(), z.object({ rx_bytes: z.number(), tx_bytes: z.number() })).optional(),
-  blkio_stats: z.object({ io_service_bytes_recursive: z.array(z.object({ op: z.string(), value: z.number() })).nullable().optional() }).optional(),
-  pids_stats: z.object({ current: z.number().optional() }).optional(),
+/** One line of `docker stats --format '{{json .}}'`: human strings, parsed below. */
+const statsLine = z.object({
+  Name: z.string(),
+  ID: z.string(),
+  CPUPerc: z.string(),
+  MemUsage: z.string(),
+  MemPerc: z.string(),
+  NetIO: z.string(),
+  BlockIO: z.string(),
+  PIDs: z.string(),
 });
-type Sample = z.infer<typeof statsSchema>;
 
 export interface ContainerUsage {
   name: string;
@@ -27,41 +26,41 @@ export interface ContainerUsage {
   pids: number;
 }
 
-const oneShot = async (docker: Docker, id: string): Promise<Sample | null> => {
-  try {
-    return statsSchema.parse(await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false }));
-  } catch {
-    return null; // the container stopped between listing and sampling
-  }
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
 };
 
-/** Memory as `docker stats` shows it: usage minus the page cache. */
-function memUsed(s: Sample): number {
-  const usage = s.memory_stats.usage ?? 0;
-  const cache = s.memory_stats.stats?.['inactive_file'] ?? s.memory_stats.stats?.['total_inactive_file'] ?? s.memory_stats.stats?.['cache'] ?? 0;
-  return Math.max(0, usage - cache);
+/** Docker's sizes: decimal units for IO ("1.2kB"), binary ones for memory ("3.4MiB"). */
+export function parseSize(text: string): number {
+  const m = /^([\d.]+)\s*([a-z]*)$/i.exec(text.trim());
+  if (!m) return Number.NaN;
+  const unit = UNITS[(m[2] ?? 'b').toLowerCase() || 'b'];
+  return unit === undefined ? Number.NaN : Number(m[1]) * unit;
 }
 
-export function usageOf(name: string, a: Sample, b: Sample): ContainerUsage {
-  const cpuDelta = b.cpu_stats.cpu_usage.total_usage - a.cpu_stats.cpu_usage.total_usage;
-  const sysDelta = (b.cpu_stats.system_cpu_usage ?? 0) - (a.cpu_stats.system_cpu_usage ?? 0);
-  const cpus = b.cpu_stats.online_cpus ?? 1;
-  const used = memUsed(b);
-  const limit = b.memory_stats.limit ?? 0;
-  const nets = Object.values(b.networks ?? {});
-  const io = b.blkio_stats?.io_service_bytes_recursive ?? [];
-  const ioSum = (op: string) => io.filter((e) => e.op.toLowerCase() === op).reduce((t, e) => t + e.value, 0);
+const pair = (text: string): [number, number] => {
+  const [a = '', b = ''] = text.split('/');
+  return [parseSize(a), parseSize(b)];
+};
+
+export function usageOfLine(raw: unknown): ContainerUsage {
+  const l = statsLine.parse(raw);
+  const [memUsed, memLimit] = pair(l.MemUsage);
+  const [netRx, netTx] = pair(l.NetIO);
+  const [blockRead, blockWrite] = pair(l.BlockIO);
   return {
-    name,
-    cpuPercent: sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0,
-    memUsed: used,
-    memLimit: limit,
-    memPercent: limit > 0 ? (used / limit) * 100 : 0,
-    netRx: nets.reduce((t, n) => t + n.rx_bytes, 0),
-    netTx: nets.reduce((t, n) => t + n.tx_bytes, 0),
-    blockRead: ioSum('read'),
-    blockWrite: ioSum('write'),
-    pids: b.pids_stats?.current ?? 0,
+    name: l.Name,
+    cpuPercent: Number.parseFloat(l.CPUPerc) || 0,
+    memUsed,
+    memLimit,
+    memPercent: Number.parseFloat(l.MemPerc) || 0,
+    netRx,
+    netTx,
+    blockRead,
+    blockWrite,
+    pids: Number.parseInt(l.PIDs, 10) || 0,
   };
 }
 
@@ -102,20 +101,16 @@ export const stats = defineRunbook({
     {
       title: 'Sample usage',
       mutates: false,
-      async run({ host, note }) {
-        note('docker API: list running containers + 2 one-shot stats samples each, 1 s apart');
-        const list = await host.docker.listContainers();
-        // Two one-shot samples in parallel instead of one blocking stats call each: the CPU
-        // delta comes from our own interval, and the calls stay short on a few shared channels.
-        const first = await Promise.all(list.map((c) => oneShot(host.docker, c.Id)));
-        await sleep(1000);
-        const second = await Promise.all(list.map((c) => oneShot(host.docker, c.Id)));
-        const rows: ContainerUsage[] = [];
-        list.forEach((c, i) => {
-          const a = first[i];
-          const b = second[i];
-          if (a && b) rows.push(usageOf(c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12), a, b));
-        });
+      async run({ exec }) {
+        // One command on the host: the docker CLI samples every container in parallel over the
+        // local socket (twice, for CPU deltas), so the time hardly grows with the container count,
+        // and no SSH channel is needed per container.
+        const res = await exec(['docker', 'stats', '--no-stream', '--no-trunc', '--format', '{{json .}}'], { timeoutMs: 60_000 });
+        if (res.exitCode !== 0) return { ok: false, summary: `docker stats exited ${res.exitCode}: ${res.stderr.trim().slice(0, 300)}` };
+        const rows = res.stdout
+          .split('\n')
+          .filter((l) => l.trim().startsWith('{'))
+          .map((l) => usageOfLine(JSON.parse(l)));
         rows.sort((x, y) => y.cpuPercent - x.cpuPercent || x.name.localeCompare(y.name));
         const cpu = rows.reduce((t, r) => t + r.cpuPercent, 0);
         const mem = rows.reduce((t, r) => t + r.memUsed, 0);

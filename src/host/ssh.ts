@@ -130,7 +130,8 @@ export class SshTransport implements Transport {
       };
     } catch (err) {
       if (err instanceof UserError) throw err;
-      this.ssh = undefined;
+      // A refused channel on a live connection is not a dead link: keep the connection.
+      if (!ssh.isConnected()) ssh.dispose();
       throw new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" failed while running \`${argv.join(' ')}\`: ${(err as Error).message}.`, { cause: err });
     } finally {
       clearTimeout(timer);

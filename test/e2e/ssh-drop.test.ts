@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandsLogMark, commandsLogSince, resetStaging } from '../staging/staging.js';
+import { commandsLogMark, commandsLogSince, resetStaging, waitForServices } from '../staging/staging.js';
 import { startHarness, type Harness } from './harness.js';
 import { buttonId, buttonsOf, textOf } from './util.js';
 
@@ -65,6 +65,10 @@ describe('a dead SSH link', () => {
 
     const ps = await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' });
     expect(textOf(await ps.waitForReply())).toMatch(/watchtower/);
+
+    // The daemon may still be finishing the restart the killed command asked for: let it settle
+    // first, as an operator would, so the rollback doesn't race it.
+    await waitForServices();
 
     // The failed run offers its rollback, gated like any change.
     const rollback = await h.double.clickButton({ message: failed, customId: buttonId(failed, 'Roll back'), member: 'operator' });

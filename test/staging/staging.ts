@@ -221,6 +221,13 @@ export async function resetStaging(): Promise<void> {
   for (const what of ['env', 'letsencrypt', 'backups']) {
     await run('bash', [seedScript, what, env.projectDir], undefined, seedEnv);
   }
+  // docker-compose v1 renames a container to `<id>_<name>` while recreating it; a recreate cut
+  // short (the SSH-drop test does that on purpose) leaves it so. Remove such leftovers.
+  const stray = (await hostDocker(['ps', '-a', '--filter', `label=com.docker.compose.project=${env.composeProject}`, '--format', '{{.ID}} {{.Names}}']))
+    .split('\n')
+    .filter((l) => /^\S+ [0-9a-f]{12}_/.test(l))
+    .map((l) => l.split(' ')[0]!);
+  if (stray.length > 0) await hostDocker(['rm', '-f', ...stray]);
   const states = await serviceStates();
   if (ready(states, env.services)) return;
   const paused = (await hostDocker([
