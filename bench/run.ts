@@ -393,13 +393,12 @@ async function benchStats(h: Harness, env: StagingEnv): Promise<void> {
     row(`3. … containers in the /stats table (worst of ${STATS_RUNS})`, `${shown} of ${nowRunning}`, `${nowRunning}`, shown === nowRunning);
     const r = bigMed / smallMed;
     row('3. /stats 30 ÷ /stats 5', ratio(r), '≤ 1.20×', Number.isFinite(r) ? r <= 1.2 : undefined);
-    const exSleep = (bigMed - 1000) / (smallMed - 1000);
     notes.push(
       `3. /stats: wall time from \`sendCommand\` to the reply with the stats table (2 embeds), 1 warm-up + median of ${STATS_RUNS}, first with the ` +
         `staging project's containers (runs ${list(small.runs)} ms; containers reported: ${small.containers.join(', ')}), then with ${EXTRA_CONTAINERS} more ` +
         `\`docker run -d --network host ${BUSYBOX} sh -c '…sleep 1 loop…'\` on the staging engine (runs ${list(big.runs)} ms; containers reported: ` +
         `${big.containers.join(', ')}; ${nowRunning} running). The extra containers were removed afterwards (\`docker rm -f\`, label ${BENCH_LABEL}). ` +
-        `The runbook sleeps a fixed 1 s between its two samples; without that second the ratio would be ${ratio(exSleep)}. ` +
+        `The runbook runs one \`docker stats --no-stream\` on the host, which samples every container in parallel (about 2 s, mostly the CLI's own sampling interval). ` +
         `For reference, the engine itself (one-shot stats of one container, 3 requests back to back on its unix socket, no SSH, no bot): ${list(probe)} ms.`,
     );
   } catch (err) {
