@@ -229,16 +229,29 @@ export class Engine {
 
   /** Runs steps from `from` until a gate, a failure or the end. `approved` is the step whose gate was just confirmed. */
   private async advance(run: RunRow, runbook: AnyRunbook, params: unknown, from: number, approved: number): Promise<RunView> {
+    try {
+      return await this.runFrom(run, runbook, params, from, approved);
+    } catch (err) {
+      // Whatever went wrong between steps, the run must end (and free its target), not hang.
+      this.store.setRunStatus(run.id, 'failed', isUserError(err) ? err.message : `internal error (run ${run.id}); see the bot's log`);
+      this.log.error({ runId: run.id, err }, 'run aborted');
+      throw err;
+    }
+  }
+
+  private async runFrom(run: RunRow, runbook: AnyRunbook, params: unknown, from: number, approved: number): Promise<RunView> {
     const host = this.host(run.host);
     const steps = this.stepsFor(runbook);
     for (let idx = from; idx < steps.length; idx++) {
       const step = steps[idx]!;
       if (step.mutates && idx !== approved) {
+        // The plan first: a gate nobody can see (its plan failed) must not be left open.
+        const plan = await this.planOf(step, host, params);
         const expiresAt = Date.now() + this.config.gates.expiryMinutes * 60_000;
         const baseId = runbook.id.split(':')[0] ?? runbook.id;
         this.store.openGate(run.id, idx, runbook.fourEyes === true || this.config.gates.fourEyes.includes(baseId), expiresAt);
         this.store.setRunStatus(run.id, 'awaiting_confirmation');
-        return this.view(run.id, { stepIdx: idx, plan: await this.planOf(step, host, params) });
+        return this.view(run.id, { stepIdx: idx, plan });
       }
       const ok = await this.runStep(run, step, idx, host, params);
       if (!ok) {

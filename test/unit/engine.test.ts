@@ -108,6 +108,17 @@ describe('runbook engine', () => {
     await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: bob, channelId: null })).resolves.toMatchObject({ status: 'awaiting_confirmation' });
   });
 
+  it('a run whose gate cannot be prepared ends failed and frees its target', async () => {
+    const broken = defineRunbook({ ...bounce, id: 'broken', steps: [{ title: 'Change', mutates: true, plan: () => Promise.reject(new Error('host gone')), run: async () => ({ ok: true, summary: '' }) }] }) as AnyRunbook;
+    const transport = new RecordingTransport();
+    const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), transport);
+    const store = new Store(openDatabase(':memory:'));
+    const engine = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [broken]);
+    await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare the command for "Change": host gone/);
+    expect(store.recentRuns(1)[0]?.status).toBe('failed');
+    await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare/);
+  });
+
   it('a gate survives a new engine on the same database (a restart)', async () => {
     const first = setup();
     const view = await first.engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
