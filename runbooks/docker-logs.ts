@@ -5,10 +5,10 @@ import type { Host } from '../src/host/index.js';
  * CLI splits stdout from stderr). Non-TTY logs come as frames [stream, 0, 0, 0, size] + bytes,
  * in the order they were written.
  */
-export async function containerLogs(host: Host, containerId: string, opts: { tail: number | 'all'; since?: number }): Promise<string> {
+export async function containerLogs(host: Host, containerId: string, opts: { tail: number; since?: number }): Promise<string> {
   const container = host.docker.getContainer(containerId);
   const info = await container.inspect();
-  const raw = (await container.logs({ follow: false, stdout: true, stderr: true, ...(opts.tail === 'all' ? {} : { tail: opts.tail }), ...(opts.since === undefined ? {} : { since: opts.since }) })) as unknown as Buffer;
+  const raw = (await container.logs({ follow: false, stdout: true, stderr: true, tail: opts.tail, ...(opts.since === undefined ? {} : { since: opts.since }) })) as unknown as Buffer;
   if (info.Config.Tty) return raw.toString('utf8');
   const parts: Buffer[] = [];
   let at = 0;

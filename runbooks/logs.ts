@@ -9,8 +9,11 @@ const params = z.object({
   since: since.optional(),
 });
 
-/** Without `since`, the last 100 lines; with it, every line since then unless `lines` caps it. */
-const tailOf = (p: z.infer<typeof params>): number | 'all' => p.lines ?? (p.since ? 'all' : 100);
+/** The most lines `since` alone returns: a bound on memory, said out loud when reached. */
+export const SINCE_MAX_LINES = 50_000;
+
+/** Without `since`, the last 100 lines; with it, every line since then (up to SINCE_MAX_LINES) unless `lines` caps it. */
+const tailOf = (p: z.infer<typeof params>): number => p.lines ?? (p.since ? SINCE_MAX_LINES + 1 : 100);
 
 export const logs = defineRunbook({
   id: 'logs',
@@ -31,9 +34,15 @@ export const logs = defineRunbook({
         const c = await host.requireContainer(p.service);
         const tail = tailOf(p);
         note(`docker API: logs ${p.service} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
-        const text = await containerLogs(host, c.Id, { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });
-        const count = text.length === 0 ? 0 : text.replace(/\n$/, '').split('\n').length;
-        return { ok: true, summary: `${count} line${count === 1 ? '' : 's'}`, output: text || '(no log lines)', outputTitle: `${p.service} logs` };
+        let text = await containerLogs(host, c.Id, { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });
+        let lines = text.length === 0 ? [] : text.replace(/\n$/, '').split('\n');
+        let summary = `${lines.length} line${lines.length === 1 ? '' : 's'}`;
+        if (p.lines === undefined && lines.length > SINCE_MAX_LINES) {
+          lines = lines.slice(-SINCE_MAX_LINES);
+          text = `${lines.join('\n')}\n`;
+          summary = `more than ${SINCE_MAX_LINES} lines since ${p.since ?? ''}: showing the last ${SINCE_MAX_LINES}; use a later \`since\` to see the rest`;
+        }
+        return { ok: true, summary, output: text || '(no log lines)', outputTitle: `${p.service} logs` };
       },
     },
   ],

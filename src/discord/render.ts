@@ -1,4 +1,5 @@
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type APIEmbed, type MessageCreateOptions } from 'discord.js';
+import { gzipSync } from 'node:zlib';
 import { redact } from '../engine/redact.js';
 import type { RunView, OutputBlock } from '../engine/view.js';
 import { PAGE_SIZE, codeBlock, escapeFences, splitPages } from './pages.js';
@@ -26,6 +27,18 @@ export interface RenderedMessage {
   allowedMentions: { parse: [] };
 }
 
+/** Discord takes files up to 10 MiB: larger text goes gzipped (logs shrink about tenfold). */
+const MAX_PLAIN_ATTACHMENT = 8 * 1024 * 1024;
+
+const gzipped = (text: string): boolean => Buffer.byteLength(text, 'utf8') > MAX_PLAIN_ATTACHMENT;
+
+export const attachmentName = (block: Pick<OutputBlock, 'title' | 'text'>): string => `${fileName(block.title)}${gzipped(block.text) ? '.gz' : ''}`;
+
+function attachmentOf(block: OutputBlock): AttachmentBuilder {
+  const data = Buffer.from(block.text, 'utf8');
+  return new AttachmentBuilder(gzipped(block.text) ? gzipSync(data) : data, { name: attachmentName(block) });
+}
+
 export const pageId = (outputId: string, page: number): string => `page:${outputId}:${page}`;
 
 const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
@@ -46,7 +59,7 @@ export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text
   const embed = new EmbedBuilder()
     .setTitle(clip(block.title, 256))
     .setDescription(codeBlock(pages[n] ?? ''))
-    .setFooter({ text: `page ${n + 1}/${pages.length} · full output attached as ${fileName(block.title)}` })
+    .setFooter({ text: `page ${n + 1}/${pages.length} · full output attached as ${attachmentName(block)}` })
     .setColor(0x2f3136)
     .toJSON();
   const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
@@ -103,7 +116,7 @@ export function renderView(view: RunView): RenderedMessage {
         continue;
       }
     }
-    files.push(new AttachmentBuilder(Buffer.from(block.text, 'utf8'), { name: fileName(block.title) }));
+    files.push(attachmentOf(block));
     const page = renderPage(block, 0);
     if (!paginated && used + embedLength(page.embed) <= EMBED_BUDGET) {
       paginated = true;
@@ -111,7 +124,7 @@ export function renderView(view: RunView): RenderedMessage {
       used += embedLength(page.embed);
       components.push(page.row);
     } else {
-      notes.push(`📎 ${block.title}: ${block.text.split('\n').length} lines in ${fileName(block.title)}`);
+      notes.push(`📎 ${block.title}: ${block.text.split('\n').length} lines in ${attachmentName(block)}`);
     }
   }
 

@@ -67,4 +67,15 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
       expect(h.logs.join('\n')).not.toContain(secret);
     }
   });
+
+  it('caps `since` alone at 50,000 lines and says so', async () => {
+    const id = (await hostDocker(['ps', '-q', '--filter', 'label=com.docker.compose.service=adonisjs'])).trim();
+    await hostDocker(['exec', id, 'sh', '-c', `seq 1 50010 | sed 's/^/flood ${RUN} /' > /proc/1/fd/1`]);
+    const handle = h.double.sendCommand({ name: 'logs', options: { service: 'adonisjs', since: '5m' }, member: 'viewer', channel: 'alerts' });
+    const msg = await handle.waitForReply((m) => m.embeds.length > 0, { timeoutMs: 30_000 });
+    expect(textOf(msg)).toMatch(/more than 50000 lines since 5m: showing the last 50000; use a later `since`/);
+    const data = h.double.file(msg.attachments[0]!)!.text();
+    expect(data.replace(/\n$/, '').split('\n')).toHaveLength(50_000);
+    expect(data).toContain(`flood ${RUN} 50010\n`);
+  });
 });

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { renderView } from '../../src/discord/render.js';
 import type { RunView } from '../../src/engine/view.js';
@@ -59,6 +60,17 @@ describe('rendering a RunView as a Discord message', () => {
     const { body, files } = wire({ ...base, status: 'succeeded', actions: [], blocks: [{ outputId: 'o1', title: 'adonisjs logs', text }] });
     expect(body.embeds[1]?.footer?.text).toMatch(/^page 1\/\d+ · full output attached as adonisjs-logs\.txt$/);
     expect(files).toEqual([{ name: 'adonisjs-logs.txt', size: Buffer.byteLength(text) }]);
+  });
+
+  it('gzips output too large for a Discord file, losing nothing', () => {
+    const text = Array.from({ length: 200_000 }, (_, i) => `2026-11-23T09:00:00Z request ${i} took ${i % 97} ms`).join('\n');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(8 * 1024 * 1024);
+    const m = renderView({ ...base, status: 'succeeded', actions: [], blocks: [{ outputId: 'o1', title: 'adonisjs logs', text }] });
+    expect(m.files[0]?.name).toBe('adonisjs-logs.txt.gz');
+    const data = m.files[0]!.attachment as Buffer;
+    expect(data.length).toBeLessThan(10 * 1024 * 1024);
+    expect(gunzipSync(data).toString('utf8')).toBe(text);
+    expect(m.embeds[1]?.footer?.text).toMatch(/attached as adonisjs-logs\.txt\.gz$/);
   });
 
   it('stays within every Discord limit for outsized and hostile views', () => {
