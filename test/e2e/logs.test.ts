@@ -9,6 +9,15 @@ const PLANTED = 'planted-secret-value-9731';
 /** Tells this run's lines from an earlier run's on a kept staging host. */
 const RUN = `run${Date.now().toString(36)}`;
 
+/** Docker copies a container's output to its log asynchronously: wait until `line` is there. */
+async function waitForLogLine(id: string, line: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await hostDocker(['logs', '--tail', '20', id])).includes(line)) {
+    if (Date.now() > deadline) throw new Error(`"${line}" never reached the log of ${id}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('/logs: long output, pagination, attachment and redaction', () => {
   let h: Harness;
   let envSecrets: string[];
@@ -29,7 +38,8 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
       `echo "Authorization: Bearer ${PLANTED}" > /proc/1/fd/1`,
       `cat > /proc/1/fd/1 <<'ENV'\n${env}\nENV`,
     ].join('\n');
-    await hostDocker(['exec', id, 'sh', '-c', script]);
+    await hostDocker(['exec', id, 'sh', '-c', `${script}\necho "planted ${RUN}" > /proc/1/fd/1`]);
+    await waitForLogLine(id, `planted ${RUN}`);
   });
   afterAll(async () => {
     await h?.stop();
@@ -71,6 +81,7 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
   it('caps `since` alone at 50,000 lines and says so', async () => {
     const id = (await hostDocker(['ps', '-q', '--filter', 'label=com.docker.compose.service=adonisjs'])).trim();
     await hostDocker(['exec', id, 'sh', '-c', `seq 1 50010 | sed 's/^/flood ${RUN} /' > /proc/1/fd/1`]);
+    await waitForLogLine(id, `flood ${RUN} 50010`);
     const handle = h.double.sendCommand({ name: 'logs', options: { service: 'adonisjs', since: '5m' }, member: 'viewer', channel: 'alerts' });
     const msg = await handle.waitForReply((m) => m.embeds.length > 0, { timeoutMs: 30_000 });
     expect(textOf(msg)).toMatch(/more than 50000 lines since 5m: showing the last 50000; use a later `since`/);
