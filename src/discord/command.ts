@@ -12,6 +12,8 @@ export interface CommandDeps {
 export interface Command {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   role: Role;
+  /** Synchronous input checks, answered before the (public) deferral; throws a UserError. */
+  precheck?(interaction: ChatInputCommandInteraction, deps: CommandDeps): void;
   run(interaction: ChatInputCommandInteraction, actor: Actor, deps: CommandDeps): Promise<RunView>;
 }
 
@@ -25,6 +27,7 @@ export function runbookCommand(spec: {
   return {
     data: spec.data,
     role: spec.role,
+    precheck: (i, { engine }) => void engine.parseParams(spec.runbook, spec.params(i)),
     run: (i, actor, { engine }) =>
       engine.start({ runbook: spec.runbook, host: i.options.getString('host') ?? undefined, params: spec.params(i), actor, channelId: i.channelId }),
   };

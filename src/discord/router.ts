@@ -58,6 +58,12 @@ export class Router {
       await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral });
       return;
     }
+    try {
+      // Bad input is answered to the asker alone, before anything public appears.
+      cmd.precheck?.(i, this.deps);
+    } catch (err) {
+      return this.fail(i, err, { command: i.commandName });
+    }
     await i.deferReply();
     await this.answer(i, () => cmd.run(i, this.actor(i), this.deps), { command: i.commandName });
   }

@@ -72,14 +72,20 @@ export class Engine {
     return [...this.hosts.keys()];
   }
 
-  /** Parses params without touching the host beyond reading its declared services. */
-  async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
+  /** The syntactic check of a runbook's params: synchronous, touches no host. */
+  parseParams(runbookId: string, raw: unknown): Record<string, unknown> {
+    const runbook = this.resolveRunbook(runbookId);
     const parsed = runbook.params.safeParse(raw);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `• \`${i.path.join('.') || 'input'}\`: ${i.message}`).join('\n');
       throw new UserError('params.invalid', `Invalid input for ${runbook.id}:\n${detail}\nNothing was run.`);
     }
-    const params = parsed.data as Record<string, unknown>;
+    return parsed.data as Record<string, unknown>;
+  }
+
+  /** Parses params without touching the host beyond reading its declared services. */
+  async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
+    const params = this.parseParams(runbook.id, raw);
     for (const key of runbook.serviceParams ?? []) {
       const value = params[key];
       if (typeof value !== 'string') continue;

@@ -43,7 +43,9 @@ describe('hostile input gets a clear error and runs nothing on the host', () => 
   it.each(cases.map(([cmd, opts]) => [`/${cmd} ${JSON.stringify(opts).slice(0, 60)}`, cmd, opts] as const))('%s', async (_label, name, options) => {
     const mark = await commandsLogMark();
     const handle = await h.double.sendCommand({ name, options, member: 'operator', channel: 'alerts' });
-    const reply = await handle.waitForFollowup();
+    // Answered at once, to the asker alone: no public "thinking…" first.
+    const reply = await handle.waitForReply();
+    expect((await handle.acknowledged()).type).toBe(4);
     expect(isEphemeral(reply)).toBe(true);
     expect(reply.content).toMatch(/Invalid input|must be|Nothing was run/);
     expect(reply.content!.length).toBeLessThanOrEqual(2000);
