@@ -4,6 +4,7 @@ import type { Command } from '../src/discord/command.js';
 import { UserError } from '../src/engine/errors.js';
 
 const count = z.number().int().min(1).max(25);
+const RUN_ID = /^r[A-Za-z0-9_-]{8}$/;
 
 function duration(ms: number | null): string {
   if (ms === null) return '…';
@@ -15,9 +16,16 @@ export default (): Command => ({
     .setName('audit')
     .setDescription('Recent runs: who asked, who confirmed, what ran, outcome, duration')
     .addIntegerOption((o) => o.setName('count').setDescription('How many runs (1–25, default 10)').setMinValue(1).setMaxValue(25))
+    .addStringOption((o) => o.setName('run').setDescription('One run in detail: every command, exit code, decision and output'))
     .toJSON(),
   role: 'viewer',
-  async run(i, _actor, { store }) {
+  precheck(i) {
+    const id = i.options.getString('run');
+    if (id !== null && !RUN_ID.test(id)) throw new UserError('params.invalid', '`run` must be a run id as /audit lists them, like `rAbC123xyZ`.');
+  },
+  async run(i, _actor, { store, engine }) {
+    const id = i.options.getString('run');
+    if (id !== null) return engine.auditView(id);
     const n = count.safeParse(i.options.getInteger('count') ?? 10);
     if (!n.success) throw new UserError('params.invalid', '`count` must be a whole number from 1 to 25.');
     const runs = store.recentRuns(n.data);
@@ -33,7 +41,7 @@ export default (): Command => ({
       runId: '-',
       title: `Audit: last ${runs.length} run${runs.length === 1 ? '' : 's'}`,
       status: 'succeeded',
-      description: runs.length === 0 ? 'No runs recorded yet.' : `Newest first. Use \`/audit count:25\` for more.`,
+      description: runs.length === 0 ? 'No runs recorded yet.' : 'Newest first. `/audit run:<id>` shows one run in detail; `/audit count:25` shows more.',
       fields: [],
       blocks: runs.length === 0 ? [] : [{ outputId: '-', title: 'runs', text: lines.join('\n') }],
       actions: [],

@@ -332,6 +332,44 @@ export class Engine {
     return outcome.ok;
   }
 
+  /** Everything the audit log holds about one run: who, when, each command with its exit code, decisions, outputs. */
+  auditView(runId: string): RunView {
+    const run = this.store.getRun(runId);
+    if (!run) throw new UserError('run.unknown', `No run ${runId} in the audit log. /audit lists recent runs with their ids.`);
+    const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
+    const lines = [
+      `**${run.runbook}** on \`${run.host}\` with ${run.params === '{}' ? 'no parameters' : `\`${run.params}\``}`,
+      `Requested by ${run.requested_by_name} at ${when(run.created_at)} UTC · ${run.status}${run.finished_at ? ` after ${((run.finished_at - run.created_at) / 1000).toFixed(1)} s` : ''}`,
+    ];
+    if (run.error) lines.push(`Note: ${run.error}`);
+    const commands: string[] = [];
+    const blocks: OutputBlock[] = [];
+    for (const step of this.store.stepsOf(runId)) {
+      commands.push(`# step ${step.idx + 1}: ${step.title} (${step.mutates ? 'changes the host' : 'read-only'}) — ${step.status}${step.duration_ms === null ? '' : `, ${step.duration_ms} ms`}`);
+      for (const c of step.commandList) commands.push(`$ ${displayCommand(c.argv)}    → exit ${c.exitCode ?? '?'}, ${c.durationMs} ms`);
+      if (step.summary) commands.push(`  ${step.summary.replace(/\n/g, ' ')}`);
+      if (step.output_id) {
+        const out = this.store.getOutput(step.output_id);
+        if (out) blocks.push({ outputId: out.id, title: `step ${step.idx + 1} output: ${out.title}`, text: out.text });
+      }
+    }
+    for (const a of this.store.approvalsOf(runId)) {
+      commands.push(`# ${when(a.at)} ${a.user_name} pressed ${a.decision} at step ${a.step_idx + 1}: ${a.accepted ? 'accepted' : `refused (${a.reason ?? ''})`}`);
+    }
+    const text = redact(commands.join('\n') || '(no steps ran)');
+    const record = this.store.saveOutput(runId, `audit of ${runId}`, text);
+    return {
+      runId,
+      title: `Audit: run ${runId}`,
+      status: run.status,
+      description: redact(lines.join('\n')),
+      fields: [],
+      blocks: [{ outputId: record, title: 'what ran', text }, ...blocks],
+      actions: [],
+      footer: `run ${runId} · ${run.host}`,
+    };
+  }
+
   /** Rebuilds the neutral result of a run from the store (also after a restart). */
   view(runId: string, gate?: { stepIdx: number; plan: string[] }): RunView {
     const run = this.store.getRun(runId);

@@ -38,6 +38,7 @@ describe('hostile input gets a clear error and runs nothing on the host', () => 
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: 'adonisjs', since: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['top', { service: v }]),
+    ...HOSTILE.map((v): [string, Record<string, string | number>] => ['audit', { run: v }]),
   ];
 
   it.each(cases.map(([cmd, opts]) => [`/${cmd} ${JSON.stringify(opts).slice(0, 60)}`, cmd, opts] as const))('%s', async (_label, name, options) => {

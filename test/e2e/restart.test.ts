@@ -29,6 +29,15 @@ describe('/restart with a role-gated confirmation', () => {
     expect(body).toMatch(/HTTP 200/);
     expect(body).toMatch(/last 20 log lines/);
     expect(buttonsOf(done).map((b) => b.label)).toContain('Logs');
+
+    // The audit log tells who asked, who confirmed, and each command with its exit code.
+    const runId = /run (r[\w-]+)/.exec(textOf(done))![1]!;
+    const audit = h.double.sendCommand({ name: 'audit', options: { run: runId }, member: 'viewer', channel: 'alerts' });
+    const record = textOf(await audit.waitForReply((m) => m.embeds.length > 1));
+    expect(record).toMatch(/Requested by operator/);
+    expect(record).toMatch(/\$ docker-compose -f docker\/compose.prod.yml restart adonisjs {4}→ exit 0, \d+ ms/);
+    expect(record).toMatch(/operator pressed confirm at step 2: accepted/);
+    expect(record).toMatch(/curl -sS -o \/dev\/null -w '%\{http_code\}' --max-time 5 http:\/\/127.0.0.1:3333\/health {4}→ exit 0/);
   });
 
   it('Cancel restarts nothing and disables the buttons', async () => {
