@@ -41,6 +41,11 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     hosts,
     discord,
     async stop() {
+      // New clicks go unanswered (Discord shows them failed, nothing runs); running steps finish
+      // and report before the connection closes.
+      discord.pause();
+      const left = await engine.drain(60_000);
+      if (left > 0) log.warn({ runs: left }, 'stopping with runs still executing; they will be marked interrupted at the next start');
       await discord.stop();
       await Promise.all([...hosts.values()].map((h) => h.close()));
       db.close();

@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, type Guild } from 'discord.js';
+import { Client, Events, GatewayIntentBits, type Guild, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
@@ -12,6 +12,8 @@ export interface DiscordBot {
   client: Client;
   guild: Guild;
   access: Access;
+  /** Stops taking interactions (and expiring gates) but stays connected to report what is running. */
+  pause(): void;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,8 @@ export async function startDiscordBot(opts: {
   log.info({ guild: guild.id, commands: opts.commands.map((c) => c.data.name) }, 'discord ready, commands registered');
 
   const router = new Router({ engine, store: opts.store, log: log.child({ component: 'router' }), access: () => access }, opts.commands);
-  client.on(Events.InteractionCreate, (i) => void router.handle(i));
+  const onInteraction = (i: Interaction) => void router.handle(i);
+  client.on(Events.InteractionCreate, onInteraction);
 
   const sweep = setInterval(() => {
     for (const { gate, view } of engine.expireDue()) {
@@ -59,6 +62,10 @@ export async function startDiscordBot(opts: {
     client,
     guild,
     access,
+    pause() {
+      clearInterval(sweep);
+      client.off(Events.InteractionCreate, onInteraction);
+    },
     async stop() {
       clearInterval(sweep);
       await client.destroy();

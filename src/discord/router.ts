@@ -158,13 +158,22 @@ export class Router {
       }
       return;
     }
-    await i.deferUpdate();
+    // The click is claimed: it runs even if Discord refuses the acknowledgement, and the result
+    // then goes to the message through the channel instead of the interaction.
+    const acked = await i.deferUpdate().then(
+      () => true,
+      (err: unknown) => {
+        this.deps.log.warn({ err, runId }, 'could not acknowledge a confirmed click; running it anyway');
+        return false;
+      },
+    );
     try {
       const view = await engine.proceed(decided);
-      const msg = await i.editReply(renderView(view));
+      const msg = acked ? await i.editReply(renderView(view)) : await i.message.edit(renderView(view));
       if (view.gate) engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
     } catch (err) {
-      await this.fail(i, err, { button: 'gate', runId });
+      if (acked) await this.fail(i, err, { button: 'gate', runId });
+      else this.deps.log.error({ err, runId }, 'a confirmed run failed to report');
     }
   }
 

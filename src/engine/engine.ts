@@ -42,6 +42,8 @@ export interface StartRequest {
  */
 export class Engine {
   private readonly runbooks = new Map<string, AnyRunbook>();
+  /** Runs executing now (started, or confirmed and about to continue). */
+  private busy = 0;
 
   constructor(
     private readonly store: Store,
@@ -98,6 +100,15 @@ export class Engine {
   }
 
   async start(req: StartRequest): Promise<RunView> {
+    this.busy++;
+    try {
+      return await this.startCounted(req);
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private async startCounted(req: StartRequest): Promise<RunView> {
     const runbook = this.resolveRunbook(req.runbook);
     const host = this.host(req.host);
     const params = await this.validate(runbook, host, req.params);
@@ -165,15 +176,22 @@ export class Engine {
     this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: true, reason: null });
     this.log.info({ runId, stepIdx, decision, actor: actor.id }, 'gate decided');
     if (decision === 'cancel') this.store.setRunStatus(runId, 'cancelled', `cancelled by ${actor.name}`);
-    else this.store.setRunStatus(runId, 'running');
+    else {
+      this.store.setRunStatus(runId, 'running');
+      this.busy++; // until proceed() has run it
+    }
     return { run, stepIdx, decision };
   }
 
   /** Carries out an authorized decision: runs the confirmed step and what follows it. */
   async proceed(d: Decision): Promise<RunView> {
     if (d.decision === 'cancel') return this.view(d.run.id);
-    const runbook = this.resolveRunbook(d.run.runbook);
-    return this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
+    try {
+      const runbook = this.resolveRunbook(d.run.runbook);
+      return await this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
+    } finally {
+      this.busy--;
+    }
   }
 
   async decide(runId: string, stepIdx: number, decision: 'confirm' | 'cancel', actor: Actor): Promise<RunView> {
@@ -234,6 +252,18 @@ export class Engine {
   }
 
   /** Runs steps from `from` until a gate, a failure or the end. `approved` is the step whose gate was just confirmed. */
+  /**
+   * Waits (up to `timeoutMs`) until no run is executing: a stop must not cut a restart in half.
+   * A confirmation counts from the moment it is claimed, not only once its step has started.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.busy === 0) return 0;
+    this.log.info({ runs: this.busy }, 'waiting for running steps to finish before stopping');
+    const deadline = Date.now() + timeoutMs;
+    while (this.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.busy;
+  }
+
   private async advance(run: RunRow, runbook: AnyRunbook, params: unknown, from: number, approved: number): Promise<RunView> {
     try {
       return await this.runFrom(run, runbook, params, from, approved);

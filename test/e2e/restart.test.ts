@@ -87,6 +87,19 @@ describe('/restart with a role-gated confirmation', () => {
     expect(await containerStartedAt('adonisjs')).not.toBe(before);
   });
 
+  it('a bot stopped while a restart runs lets it finish and report before it goes', async () => {
+    const before = await containerStartedAt('watchtower');
+    const handle = h.double.sendCommand({ name: 'restart', options: { service: 'watchtower' }, member: 'operator', channel: 'alerts' });
+    const wGate = await handle.waitForReply((m) => buttonsOf(m).length > 0);
+    const click = h.double.clickButton({ message: wGate, customId: buttonId(wGate, 'Confirm'), member: 'operator' });
+    await click.acknowledged();
+    await h.restartBot(); // watchtower takes ~2 s to stop: the stop waits for the run
+    const done = await click.waitForUpdate((m) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m)), { timeoutMs: 30_000 });
+    expect(textOf(done)).toMatch(/✅ \*\*Restart\*\*/);
+    expect(await containerStartedAt('watchtower')).not.toBe(before);
+    expect(h.app.store.recentRuns(5).find((r) => r.params.includes('watchtower'))?.status).toBe('succeeded');
+  });
+
   it('ten concurrent Confirm clicks restart the service exactly once', async () => {
     const before = await containerStartedAt('adonisjs');
     const mark = await commandsLogMark();
