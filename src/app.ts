@@ -24,6 +24,12 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   const store = new Store(db);
   const interrupted = store.failInterruptedRuns();
   if (interrupted > 0) log.warn({ interrupted }, 'runs interrupted by the last stop were marked failed');
+  const prune = () => {
+    const removed = store.pruneOutputs(Date.now() - config.database.keepOutputDays * 86_400_000);
+    if (removed > 0) log.info({ removed, keepOutputDays: config.database.keepOutputDays }, 'old outputs pruned');
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3_600_000).unref();
   const hosts = new Map(config.hosts.map((h) => [h.name, createHost(h)]));
   const engine = new Engine(store, hosts, config, log.child({ component: 'engine' }), runbooks);
   const commands = buildCommands([...hosts.keys()]);
@@ -41,6 +47,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     hosts,
     discord,
     async stop() {
+      clearInterval(pruneTimer);
       // New clicks go unanswered (Discord shows them failed, nothing runs); running steps finish
       // and report before the connection closes.
       discord.pause();

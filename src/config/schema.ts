@@ -64,7 +64,13 @@ export const configSchema = z
     report: z
       .object({ schedule: z.string().min(9).default('0 9 * * *'), timeZone: z.string().default('UTC') })
       .default({ schedule: '0 9 * * *', timeZone: 'UTC' }),
-    database: z.object({ path: z.string().min(1).default('./data/opsbot.db') }).default({ path: './data/opsbot.db' }),
+    database: z
+      .object({
+        path: z.string().min(1).default('./data/opsbot.db'),
+        /** Stored outputs (pages, logs) older than this are deleted; the audit of runs is kept. */
+        keepOutputDays: z.number().int().min(1).max(3650).default(30),
+      })
+      .default({ path: './data/opsbot.db', keepOutputDays: 30 }),
     http: z
       .object({ listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465') })
       .default({ listen: '127.0.0.1:9465' }),

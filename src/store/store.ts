@@ -152,6 +152,14 @@ export class Store {
     return id;
   }
 
+  /** Deletes outputs created before `before` (ms); steps keep their summary and commands. */
+  pruneOutputs(before: number): number {
+    return this.db.transaction(() => {
+      this.db.prepare('UPDATE steps SET output_id = NULL WHERE output_id IN (SELECT id FROM outputs WHERE created_at < ?)').run(before);
+      return this.db.prepare('DELETE FROM outputs WHERE created_at < ?').run(before).changes;
+    })();
+  }
+
   getOutput(id: string): OutputRow | undefined {
     const row = this.db.prepare('SELECT * FROM outputs WHERE id = ?').get(id);
     return row === undefined ? undefined : outputRow.parse(row);

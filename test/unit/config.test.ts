@@ -57,6 +57,7 @@ describe('configuration', () => {
     ['gates.expiryMinutes', ['gates', 'expiryMinutes'], -1],
     ['report.schedule', ['report', 'schedule'], 'x'],
     ['database.path', ['database', 'path'], ''],
+    ['database.keepOutputDays', ['database', 'keepOutputDays'], 0],
     ['http.listen', ['http', 'listen'], 'nope'],
     ['alerts.0.runbook', ['alerts', 0, 'runbook'], ''],
     ['log.level', ['log', 'level'], 'loud'],

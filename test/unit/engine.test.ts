@@ -119,6 +119,16 @@ describe('runbook engine', () => {
     await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare/);
   });
 
+  it('prunes old outputs but keeps the audit of the run', async () => {
+    const { engine, db } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    const store = new Store(db);
+    expect(store.pruneOutputs(Date.now() + 1000)).toBe(1);
+    expect(store.getOutput(view.blocks[0]!.outputId)).toBeUndefined();
+    expect(store.stepsOf(view.runId)[0]?.summary).toBe('looked');
+    expect(engine.view(view.runId).blocks).toEqual([]);
+  });
+
   it('a gate survives a new engine on the same database (a restart)', async () => {
     const first = setup();
     const view = await first.engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
