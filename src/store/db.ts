@@ -5,20 +5,35 @@ import * as m001 from './migrations/001-initial.js';
 
 const migrations: { version: number; up: (db: Database) => void }[] = [{ version: 1, up: m001.up }];
 
+/**
+ * better-sqlite3 12 on Node 24 can abort the process when a Statement object is garbage
+ * collected (its destructor asserts on a missing environment: WiseLibs/better-sqlite3#1515),
+ * and 13 no longer runs on Node 20. So no Statement may ever become garbage: the store prepares
+ * each statement once, and every database and statement stays referenced here for the life of
+ * the process (a handful of objects; one database in production).
+ */
+export const retained: unknown[] = [];
+
 /** Opens the database in WAL mode and applies the numbered migrations it has not seen. */
 export function openDatabase(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  const current = db.pragma('user_version', { simple: true }) as number;
+  retained.push(db);
+  // exec() runs SQL without creating Statement objects (pragma() creates throwaway ones).
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  const version = db.prepare('PRAGMA user_version');
+  retained.push(version);
+  const current = (version.get() as { user_version: number }).user_version;
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
+    db.exec('BEGIN');
+    try {
       m.up(db);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+      db.exec(`PRAGMA user_version = ${m.version}; COMMIT`);
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
   }
   return db;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import { retained } from './db.js';
 import { z } from 'zod';
 
 export const runStatus = z.enum(['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled', 'expired']);
@@ -83,12 +84,25 @@ export class TargetBusyError extends Error {
  * gates and decisions. Synchronous better-sqlite3 calls make each claim atomic in-process.
  */
 export class Store {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(readonly db: Database) {}
+
+  /** Each SQL text is prepared once and kept (see `retained` in db.ts for why). */
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+      retained.push(s);
+    }
+    return s;
+  }
 
   createRun(run: Omit<RunRow, 'error' | 'finished_at'>): void {
     try {
-      this.db
-        .prepare(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at)
+      this
+        .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at)
                   VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at)`)
         .run(run);
     } catch (err) {
@@ -101,44 +115,44 @@ export class Store {
   }
 
   activeRunFor(targetKey: string): RunRow | undefined {
-    const row = this.db.prepare(`SELECT * FROM runs WHERE target_key = ? AND status IN ('running','awaiting_confirmation')`).get(targetKey);
+    const row = this.stmt(`SELECT * FROM runs WHERE target_key = ? AND status IN ('running','awaiting_confirmation')`).get(targetKey);
     return row === undefined ? undefined : runRow.parse(row);
   }
 
   getRun(id: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id);
+    const row = this.stmt('SELECT * FROM runs WHERE id = ?').get(id);
     return row === undefined ? undefined : runRow.parse(row);
   }
 
   setRunStatus(id: string, status: RunStatus, error: string | null = null, now = Date.now()): void {
     const finished = ACTIVE.includes(status) ? null : now;
-    this.db.prepare('UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = ? WHERE id = ?').run(status, error, finished, id);
+    this.stmt('UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = ? WHERE id = ?').run(status, error, finished, id);
   }
 
   recentRuns(limit: number): RunRow[] {
-    return this.db.prepare('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit).map((r) => runRow.parse(r));
+    return this.stmt('SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit).map((r) => runRow.parse(r));
   }
 
   countRuns(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
   }
 
   startStep(runId: string, idx: number, title: string, mutates: boolean, now = Date.now()): void {
-    this.db
-      .prepare(`INSERT INTO steps (run_id, idx, title, mutates, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)
+    this
+      .stmt(`INSERT INTO steps (run_id, idx, title, mutates, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)
                 ON CONFLICT(run_id, idx) DO UPDATE SET status = 'running', started_at = excluded.started_at`)
       .run(runId, idx, title, mutates ? 1 : 0, now);
   }
 
   finishStep(runId: string, idx: number, r: { status: 'succeeded' | 'failed'; commands: CommandRecord[]; exitCode: number | null; durationMs: number; summary: string | null; fields: string | null; outputId: string | null }, now = Date.now()): void {
-    this.db
-      .prepare(`UPDATE steps SET status = ?, commands = ?, exit_code = ?, duration_ms = ?, summary = ?, fields = ?, output_id = ?, finished_at = ? WHERE run_id = ? AND idx = ?`)
+    this
+      .stmt(`UPDATE steps SET status = ?, commands = ?, exit_code = ?, duration_ms = ?, summary = ?, fields = ?, output_id = ?, finished_at = ? WHERE run_id = ? AND idx = ?`)
       .run(r.status, JSON.stringify(r.commands), r.exitCode, r.durationMs, r.summary, r.fields, r.outputId, now, runId, idx);
   }
 
   stepsOf(runId: string): (StepRow & { commandList: CommandRecord[] })[] {
-    return this.db
-      .prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY idx')
+    return this
+      .stmt('SELECT * FROM steps WHERE run_id = ? ORDER BY idx')
       .all(runId)
       .map((r) => {
         const row = stepRow.parse(r);
@@ -148,67 +162,75 @@ export class Store {
 
   saveOutput(runId: string, title: string, text: string, now = Date.now()): string {
     const id = newId('o');
-    this.db.prepare('INSERT INTO outputs (id, run_id, title, text, created_at) VALUES (?, ?, ?, ?, ?)').run(id, runId, title, text, now);
+    this.stmt('INSERT INTO outputs (id, run_id, title, text, created_at) VALUES (?, ?, ?, ?, ?)').run(id, runId, title, text, now);
     return id;
   }
 
   /** Deletes outputs created before `before` (ms); steps keep their summary and commands. */
   pruneOutputs(before: number): number {
-    return this.db.transaction(() => {
-      this.db.prepare('UPDATE steps SET output_id = NULL WHERE output_id IN (SELECT id FROM outputs WHERE created_at < ?)').run(before);
-      return this.db.prepare('DELETE FROM outputs WHERE created_at < ?').run(before).changes;
-    })();
+    const unlink = this.stmt('UPDATE steps SET output_id = NULL WHERE output_id IN (SELECT id FROM outputs WHERE created_at < ?)');
+    const remove = this.stmt('DELETE FROM outputs WHERE created_at < ?');
+    this.db.exec('BEGIN');
+    try {
+      unlink.run(before);
+      const n = remove.run(before).changes;
+      this.db.exec('COMMIT');
+      return n;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   getOutput(id: string): OutputRow | undefined {
-    const row = this.db.prepare('SELECT * FROM outputs WHERE id = ?').get(id);
+    const row = this.stmt('SELECT * FROM outputs WHERE id = ?').get(id);
     return row === undefined ? undefined : outputRow.parse(row);
   }
 
   openGate(runId: string, stepIdx: number, fourEyes: boolean, expiresAt: number): void {
-    this.db
-      .prepare(`INSERT INTO gates (run_id, step_idx, state, four_eyes, expires_at) VALUES (?, ?, 'open', ?, ?)`)
+    this
+      .stmt(`INSERT INTO gates (run_id, step_idx, state, four_eyes, expires_at) VALUES (?, ?, 'open', ?, ?)`)
       .run(runId, stepIdx, fourEyes ? 1 : 0, expiresAt);
   }
 
   setGateMessage(runId: string, stepIdx: number, channelId: string, messageId: string): void {
-    this.db.prepare('UPDATE gates SET channel_id = ?, message_id = ? WHERE run_id = ? AND step_idx = ?').run(channelId, messageId, runId, stepIdx);
+    this.stmt('UPDATE gates SET channel_id = ?, message_id = ? WHERE run_id = ? AND step_idx = ?').run(channelId, messageId, runId, stepIdx);
   }
 
   getGate(runId: string, stepIdx: number): GateRow | undefined {
-    const row = this.db.prepare('SELECT * FROM gates WHERE run_id = ? AND step_idx = ?').get(runId, stepIdx);
+    const row = this.stmt('SELECT * FROM gates WHERE run_id = ? AND step_idx = ?').get(runId, stepIdx);
     return row === undefined ? undefined : gateRow.parse(row);
   }
 
   lastGate(runId: string): GateRow | undefined {
-    const row = this.db.prepare('SELECT * FROM gates WHERE run_id = ? ORDER BY step_idx DESC LIMIT 1').get(runId);
+    const row = this.stmt('SELECT * FROM gates WHERE run_id = ? ORDER BY step_idx DESC LIMIT 1').get(runId);
     return row === undefined ? undefined : gateRow.parse(row);
   }
 
   /** Moves an open gate to its decided state; true only for the one caller that won the race. */
   claimGate(runId: string, stepIdx: number, state: 'confirmed' | 'cancelled' | 'expired', userId: string | null, now = Date.now()): boolean {
-    const res = this.db
-      .prepare(`UPDATE gates SET state = ?, decided_by = ?, decided_at = ? WHERE run_id = ? AND step_idx = ? AND state = 'open'`)
+    const res = this
+      .stmt(`UPDATE gates SET state = ?, decided_by = ?, decided_at = ? WHERE run_id = ? AND step_idx = ? AND state = 'open'`)
       .run(state, userId, now, runId, stepIdx);
     return res.changes === 1;
   }
 
   dueGates(now = Date.now()): GateRow[] {
-    return this.db.prepare(`SELECT * FROM gates WHERE state = 'open' AND expires_at <= ?`).all(now).map((r) => gateRow.parse(r));
+    return this.stmt(`SELECT * FROM gates WHERE state = 'open' AND expires_at <= ?`).all(now).map((r) => gateRow.parse(r));
   }
 
   recordApproval(a: { runId: string; stepIdx: number; userId: string; userName: string; decision: 'confirm' | 'cancel'; accepted: boolean; reason: string | null }, now = Date.now()): void {
-    this.db
-      .prepare('INSERT INTO approvals (run_id, step_idx, user_id, user_name, decision, accepted, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .stmt('INSERT INTO approvals (run_id, step_idx, user_id, user_name, decision, accepted, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(a.runId, a.stepIdx, a.userId, a.userName, a.decision, a.accepted ? 1 : 0, a.reason, now);
   }
 
   approvalsOf(runId: string): ApprovalRow[] {
-    return this.db.prepare('SELECT step_idx, user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId).map((r) => approvalRow.parse(r));
+    return this.stmt('SELECT step_idx, user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId).map((r) => approvalRow.parse(r));
   }
 
   /** Runs left `running` by a crash can't be resumed safely: mark them failed, say so. */
   failInterruptedRuns(now = Date.now()): number {
-    return this.db.prepare(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
+    return this.stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
   }
 }
