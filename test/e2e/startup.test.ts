@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startDiscordDouble } from '../discord-double/index.js';
 import { readStaging } from '../staging/staging.js';
@@ -23,6 +23,7 @@ async function exitOf(file: string, env: Record<string, string>): Promise<{ code
 
 describe('starting the bot process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'opsbot-start-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stops with a non-zero exit naming the missing secret', async () => {
     const res = await exitOf('src/main.ts', { OPSBOT_CONFIG: 'opsbot.example.yaml' });
