@@ -55,23 +55,11 @@ export class Engine {
     for (const rb of runbooks) this.runbooks.set(rb.id, rb);
   }
 
-  runbook(id: string): AnyRunbook | undefined {
-    return this.runbooks.get(id);
-  }
-
-  listRunbooks(): AnyRunbook[] {
-    return [...this.runbooks.values()];
-  }
-
   host(name?: string): Host {
     const wanted = name ?? this.config.defaultHost ?? [...this.hosts.keys()][0];
     const host = wanted === undefined ? undefined : this.hosts.get(wanted);
     if (!host) throw new UserError('host.unknown', `Unknown host "${name ?? ''}". Known hosts: ${[...this.hosts.keys()].join(', ')}.`);
     return host;
-  }
-
-  hostNames(): string[] {
-    return [...this.hosts.keys()];
   }
 
   /** The syntactic check of a runbook's params: synchronous, touches no host. */
@@ -88,10 +76,11 @@ export class Engine {
   /** Parses params without touching the host beyond reading its declared services. */
   async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
     const params = this.parseParams(runbook.id, raw);
+    let services: string[] | undefined;
     for (const key of runbook.serviceParams ?? []) {
       const value = params[key];
       if (typeof value !== 'string') continue;
-      const services = await host.services();
+      services ??= await host.services();
       if (!services.includes(value)) {
         throw new UserError('params.unknown-service', `Host "${host.name}" has no compose service "${value}". Its services: ${services.join(', ')}. Nothing was run.`);
       }
@@ -247,10 +236,6 @@ export class Engine {
     return base;
   }
 
-  private stepsFor(runbook: AnyRunbook): Step<unknown>[] {
-    return runbook.steps as Step<unknown>[];
-  }
-
   /** Runs steps from `from` until a gate, a failure or the end. `approved` is the step whose gate was just confirmed. */
   /**
    * Waits (up to `timeoutMs`) until no run is executing: a stop must not cut a restart in half.
@@ -277,7 +262,7 @@ export class Engine {
 
   private async runFrom(run: RunRow, runbook: AnyRunbook, params: unknown, from: number, approved: number): Promise<RunView> {
     const host = this.host(run.host);
-    const steps = this.stepsFor(runbook);
+    const steps = runbook.steps as Step<unknown>[];
     for (let idx = from; idx < steps.length; idx++) {
       const step = steps[idx]!;
       if (step.mutates && idx !== approved) {

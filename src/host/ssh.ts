@@ -159,9 +159,4 @@ export class SshTransport implements Transport {
     this.ssh?.dispose();
     this.ssh = undefined;
   }
-
-  /** Drops the connection as a network failure would (used by tests and after errors). */
-  dropConnection(): void {
-    this.ssh?.connection?.end();
-  }
 }
