@@ -254,7 +254,8 @@ export class Engine {
       return await this.runFrom(run, runbook, params, from, approved);
     } catch (err) {
       // Whatever went wrong between steps, the run must end (and free its target), not hang.
-      this.store.setRunStatus(run.id, 'failed', isUserError(err) ? err.message : `internal error (run ${run.id}); see the bot's log`);
+      // A user error can quote what the host printed: it is stored (and shown) redacted like output.
+      this.store.setRunStatus(run.id, 'failed', isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
       this.log.error({ runId: run.id, err }, 'run aborted');
       throw err;
     }

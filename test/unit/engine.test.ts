@@ -116,6 +116,11 @@ describe('runbook engine', () => {
     const engine = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [broken]);
     await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare the command for "Change": host gone/);
     expect(store.recentRuns(1)[0]?.status).toBe('failed');
+    const leaky = defineRunbook({ ...broken, id: 'leaky', steps: [{ title: 'Change', mutates: true, plan: () => Promise.reject(new Error('DB_PASSWORD=hunter2secret')), run: async () => ({ ok: true, summary: '' }) }] }) as AnyRunbook;
+    const engine2 = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [leaky]);
+    await expect(engine2.start({ runbook: 'leaky', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow();
+    expect(store.recentRuns(1)[0]?.error).toContain('DB_PASSWORD=[redacted]');
+    expect(JSON.stringify(store.recentRuns(5))).not.toContain('hunter2secret');
     await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare/);
   });
 
