@@ -21,7 +21,7 @@ import {
 } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type DiscordDouble, startDiscordDouble } from './index.js';
+import { type DiscordDouble, restRoutes, startDiscordDouble } from './index.js';
 
 const commandDefs = [
   new SlashCommandBuilder()
@@ -767,5 +767,68 @@ describe('gateway', () => {
     ]);
     ws.close(1000);
     await once(ws, 'close');
+  });
+});
+
+describe('faults a test injects', () => {
+  it('op 9 INVALID_SESSION: not resumable → the client identifies again; resumable → it resumes', async () => {
+    const { double, handle } = await setup();
+    handle(async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply('here');
+    });
+    expect(double.sendInvalidSession()).toBe(1);
+    await double.waitForIdentify({ after: 1 });
+    expect(double.gatewayStats()).toMatchObject({ identifies: 2, resumes: 0 });
+    expect(double.sendInvalidSession({ resumable: true })).toBe(1);
+    await double.waitForResume({ after: 0 });
+    expect(double.gatewayStats()).toMatchObject({ identifies: 2, resumes: 1 });
+    const after = double.sendCommand({ name: 'status', options: { service: 'api' }, member: 'operator' });
+    expect((await after.waitForReply()).content).toBe('here');
+    expect(double.violations).toEqual([]);
+  });
+
+  it('a gateway outage refuses connections until it ends; then the client resumes', async () => {
+    const { double, handle } = await setup();
+    handle(async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply('back');
+    });
+    double.forceResume();
+    await double.waitForResume({ after: 0 });
+    const outage = double.gatewayOutage(1500);
+    expect(double.gatewayIsDown).toBe(true);
+    await outage;
+    expect(double.gatewayStats().refused).toBeGreaterThan(0);
+    await double.waitForConnected();
+    expect(double.gatewayStats().identifies).toBe(1);
+    const after = double.sendCommand({ name: 'status', options: { service: 'api' }, member: 'operator' });
+    expect((await after.waitForReply()).content).toBe('back');
+  });
+
+  it('REST 429 with retry-after: discord.js waits and retries; 5xx past its retries reaches the caller', async () => {
+    const { double, handle, handlerErrors } = await setup();
+    const edited = deferred<number>();
+    handle(async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      await interaction.deferReply();
+      const started = Date.now();
+      await interaction.editReply(`done ${interaction.options.getString('service')}`);
+      edited.resolve(Date.now() - started);
+    });
+    const limited = double.failRest({ ...restRoutes.originalEdit, status: 429, retryAfterMs: 1000 });
+    const first = double.sendCommand({ name: 'status', options: { service: 'a' }, member: 'operator' });
+    expect((await first.waitForReply()).content).toBe('done a');
+    expect(await edited.promise).toBeGreaterThanOrEqual(900);
+    expect(limited).toMatchObject({ hits: 1, remaining: 0 });
+    const answers = double.requests.filter((r) => r.method === 'PATCH');
+    expect(answers.map((r) => [r.status, r.injected ?? false])).toEqual([[429, true], [200, false]]);
+    expect(answers[0]!.response).toMatchObject({ message: 'You are being rate limited.', retry_after: 1, global: false });
+
+    double.failRest({ ...restRoutes.originalEdit, status: 502, times: 4 });
+    const second = double.sendCommand({ name: 'status', options: { service: 'b' }, member: 'operator' });
+    await second.acknowledged();
+    await expect.poll(() => handlerErrors.length).toBe(1);
+    expect(String(handlerErrors[0])).toMatch(/502|Bad Gateway/);
+    expect(double.requests.filter((r) => r.injected && r.status === 502)).toHaveLength(4);
+    expect(double.violations).toEqual([]);
   });
 });

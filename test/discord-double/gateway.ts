@@ -168,6 +168,9 @@ export class Gateway {
   identifies = 0;
   resumes = 0;
   heartbeats = 0;
+  /** Connection attempts refused while the gateway was down. */
+  refused = 0;
+  #down = false;
 
   constructor(world: World, options: GatewayOptions) {
     this.#world = world;
@@ -183,6 +186,7 @@ export class Gateway {
       heartbeats: this.heartbeats,
       activeSessions: sessions.length,
       connectedSessions: sessions.filter((s) => s.connection?.open).length,
+      refused: this.refused,
     };
   }
 
@@ -195,6 +199,13 @@ export class Gateway {
     const url = new URL(req.url ?? '/', this.#options.url());
     if (url.pathname.replace(/\/+$/, '') !== '/gateway') {
       socket.destroy();
+      return;
+    }
+    if (this.#down) {
+      // What a client sees of a Discord gateway outage: the edge answers, the upgrade fails.
+      this.refused += 1;
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      this.#options.onChange();
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, url));
@@ -224,6 +235,46 @@ export class Gateway {
       else connection.close(options.code ?? GatewayClose.UnknownError, 'Discord double dropped the connection');
     }
     return count;
+  }
+
+  /**
+   * Sends op 9 INVALID_SESSION on every authenticated connection. `resumable: false` also forgets
+   * the sessions, so the client has to IDENTIFY again; `true` lets it RESUME.
+   */
+  invalidSession(resumable: boolean): number {
+    let count = 0;
+    for (const connection of this.#connections) {
+      const session = connection.session;
+      if (!session) continue;
+      count += 1;
+      if (!resumable) session.invalidated = true;
+      // The connection is no longer authenticated: the client may RESUME or IDENTIFY on it.
+      connection.session = undefined;
+      if (session.connection === connection) session.connection = undefined;
+      connection.send({ op: GatewayOp.InvalidSession, d: resumable, s: null, t: null });
+    }
+    return count;
+  }
+
+  /** An outage: drops every connection (TCP, no close frame) and refuses new ones until {@link up}. */
+  down(): number {
+    this.#down = true;
+    let count = 0;
+    for (const connection of this.#connections) {
+      count += 1;
+      connection.terminate();
+    }
+    this.#options.onChange();
+    return count;
+  }
+
+  up(): void {
+    this.#down = false;
+    this.#options.onChange();
+  }
+
+  get isDown(): boolean {
+    return this.#down;
   }
 
   close(): void {

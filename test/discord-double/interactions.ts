@@ -181,6 +181,7 @@ function convertOption(
   resolved: Resolved,
   label: string,
   checkChoices: boolean,
+  checkLimits = true,
 ): string | number | boolean {
   const fail = (why: string): never => {
     throw new Error(`Discord double: option "${def.name}" (${optionTypeName(def.type)}) of ${label}: ${why}`);
@@ -190,9 +191,9 @@ function convertOption(
     case OptionType.String: {
       if (typeof raw !== 'string') fail(`expected a string, got ${JSON.stringify(raw)}`);
       const value = raw as string;
-      if (typeof defJson.min_length === 'number' && value.length < defJson.min_length) fail(`shorter than min_length ${defJson.min_length}`);
-      if (typeof defJson.max_length === 'number' && value.length > defJson.max_length) fail(`longer than max_length ${defJson.max_length}`);
-      checkChoice(defJson, value, checkChoices, fail);
+      if (checkLimits && typeof defJson.min_length === 'number' && value.length < defJson.min_length) fail(`shorter than min_length ${defJson.min_length}`);
+      if (checkLimits && typeof defJson.max_length === 'number' && value.length > defJson.max_length) fail(`longer than max_length ${defJson.max_length}`);
+      checkChoice(defJson, value, checkChoices && checkLimits, fail);
       return value;
     }
     case OptionType.Integer:
@@ -201,9 +202,9 @@ function convertOption(
       if (typeof value !== 'number' || Number.isNaN(value)) fail(`expected a number, got ${JSON.stringify(raw)}`);
       const n = value as number;
       if (def.type === OptionType.Integer && !Number.isInteger(n)) fail(`expected an integer, got ${n}`);
-      if (typeof defJson.min_value === 'number' && n < defJson.min_value) fail(`below min_value ${defJson.min_value}`);
-      if (typeof defJson.max_value === 'number' && n > defJson.max_value) fail(`above max_value ${defJson.max_value}`);
-      checkChoice(defJson, n, checkChoices, fail);
+      if (checkLimits && typeof defJson.min_value === 'number' && n < defJson.min_value) fail(`below min_value ${defJson.min_value}`);
+      if (checkLimits && typeof defJson.max_value === 'number' && n > defJson.max_value) fail(`above max_value ${defJson.max_value}`);
+      checkChoice(defJson, n, checkChoices && checkLimits, fail);
       return n;
     }
     case OptionType.Boolean: {
@@ -277,6 +278,8 @@ export interface CommandInteractionInput {
   member: string;
   channel?: string | undefined;
   locale?: string | undefined;
+  /** Skip min/max length, min/max value and choices (a client with stale command definitions). */
+  unchecked?: boolean | undefined;
 }
 
 export interface AutocompleteInteractionInput extends CommandInteractionInput {
@@ -325,7 +328,7 @@ function buildCommandData(
       leaf.push({ name: def.name, type: def.type, value: focused.value, focused: true });
       continue;
     }
-    leaf.push({ name: def.name, type: def.type, value: convertOption(world, def, raw, resolved, path.label, !focused) });
+    leaf.push({ name: def.name, type: def.type, value: convertOption(world, def, raw, resolved, path.label, !focused, input.unchecked !== true) });
   }
   let options: Json[] = leaf;
   for (const link of [...path.chain].reverse()) options = [{ name: link.name, type: link.type, options }];

@@ -33,6 +33,32 @@ interface Context {
 interface Answer {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A fault a test injects: the next `times` requests that match get `status` instead of the route's answer. */
+export interface RestFault {
+  /** HTTP method (`PATCH`); default: any. */
+  method?: string;
+  /** Matched against the decoded path after `/api/v10`, e.g. `/webhooks/1/tok/messages/@original`. */
+  path: RegExp;
+  /** 429 (rate limited) or a 5xx. */
+  status: number;
+  /** How many matching requests fail (default 1). */
+  times?: number;
+  /** 429 only: the wait Discord asks for (default 1000 ms), sent as `retry-after`, `X-RateLimit-Reset-After` and `retry_after`. */
+  retryAfterMs?: number;
+  /** 429 only: `X-RateLimit-Scope` (default `user`); `global` also sends `X-RateLimit-Global`. */
+  scope?: 'user' | 'global' | 'shared';
+}
+
+/** An injected fault and what it did so far. */
+export interface RestFaultState {
+  readonly fault: Readonly<RestFault>;
+  /** Requests answered with the fault. */
+  hits: number;
+  /** Requests still to fail. */
+  remaining: number;
 }
 
 type Handler = (ctx: Context) => Answer | Promise<Answer>;
@@ -69,11 +95,46 @@ export class RestApi {
   readonly #world: World;
   readonly #options: RestOptions;
   readonly #routes: Route[] = [];
+  readonly #faults: RestFaultState[] = [];
 
   constructor(world: World, options: RestOptions) {
     this.#world = world;
     this.#options = options;
     this.#defineRoutes();
+  }
+
+  /** Makes the next matching requests fail (see {@link RestFault}); faults are tried oldest first. */
+  addFault(fault: RestFault): RestFaultState {
+    const state: RestFaultState = { fault: { ...fault }, hits: 0, remaining: fault.times ?? 1 };
+    this.#faults.push(state);
+    return state;
+  }
+
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
+  #takeFault(method: string, path: string): Answer | undefined {
+    const state = this.#faults.find((f) => f.remaining > 0 && (f.fault.method === undefined || f.fault.method.toUpperCase() === method) && f.fault.path.test(path));
+    if (!state) return undefined;
+    state.remaining -= 1;
+    state.hits += 1;
+    const { status } = state.fault;
+    if (status !== 429) return { status, body: { message: `${status}: ${status === 500 ? 'Internal Server Error' : status === 502 ? 'Bad Gateway' : 'Service Unavailable'}`, code: 0 } };
+    const seconds = (state.fault.retryAfterMs ?? 1000) / 1000;
+    const scope = state.fault.scope ?? 'user';
+    // What Discord sends with a 429: the wait in the header (whole seconds) and the body, and the bucket's state.
+    const headers: Record<string, string> = {
+      'retry-after': String(Math.ceil(seconds)),
+      'x-ratelimit-limit': '5',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': ((Date.now() + seconds * 1000) / 1000).toFixed(3),
+      'x-ratelimit-reset-after': seconds.toFixed(3),
+      'x-ratelimit-bucket': 'double-fault-bucket',
+      'x-ratelimit-scope': scope,
+    };
+    if (scope === 'global') headers['x-ratelimit-global'] = 'true';
+    return { status, headers, body: { message: 'You are being rate limited.', retry_after: seconds, global: scope === 'global', code: 0 } };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -91,6 +152,7 @@ export class RestApi {
     const at = Date.now();
     let route = '(unknown route)';
     let answer: Answer;
+    let injected = false;
     let body: ParsedBody = { kind: 'none', json: undefined, files: [] };
     try {
       const raw = await readRequestBody(req);
@@ -105,22 +167,28 @@ export class RestApi {
       route = found.route.template;
       if (found.route.auth) this.#checkAuth(req.headers.authorization);
       body = await parseRequestBody(raw, req.headers['content-type']);
-      const tooLarge = body.files.find((f) => f.size > this.#options.maxFileSize);
-      if (tooLarge) {
-        throw apiErrors.entityTooLarge(
-          `file "${tooLarge.filename}" is ${tooLarge.size} bytes; the limit is ${this.#options.maxFileSize} bytes`,
-        );
+      const fault = this.#takeFault(method, safeDecode(path));
+      if (fault) {
+        injected = true;
+        answer = fault;
+      } else {
+        const tooLarge = body.files.find((f) => f.size > this.#options.maxFileSize);
+        if (tooLarge) {
+          throw apiErrors.entityTooLarge(
+            `file "${tooLarge.filename}" is ${tooLarge.size} bytes; the limit is ${this.#options.maxFileSize} bytes`,
+          );
+        }
+        const ctx: Context = {
+          method,
+          path,
+          route,
+          params: found.params,
+          query: url.searchParams,
+          body,
+          json: isObject(body.json) ? body.json : {},
+        };
+        answer = await found.route.handler(ctx);
       }
-      const ctx: Context = {
-        method,
-        path,
-        route,
-        params: found.params,
-        query: url.searchParams,
-        body,
-        json: isObject(body.json) ? body.json : {},
-      };
-      answer = await found.route.handler(ctx);
     } catch (error) {
       if (!(error instanceof ApiError)) {
         const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -152,14 +220,15 @@ export class RestApi {
       at,
       status: answer.status,
       response: answer.body,
+      ...(injected ? { injected: true as const } : {}),
     });
     this.#options.onChange();
     if (res.destroyed) return;
     if (answer.body === undefined) {
-      res.writeHead(answer.status).end();
+      res.writeHead(answer.status, answer.headers).end();
     } else {
       const payload = JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }).end(payload);
+      res.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }).end(payload);
     }
   }
 

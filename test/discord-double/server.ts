@@ -10,7 +10,7 @@ import {
   buildModalSubmitInteraction,
 } from './interactions.js';
 import { LIMITS, MessageFlag } from './limits.js';
-import { RestApi } from './rest.js';
+import { RestApi, type RestFault, type RestFaultState } from './rest.js';
 import { type InteractionRecord, World } from './state.js';
 import type {
   DefaultChannelKey,
@@ -45,6 +45,11 @@ export interface SendCommandOptions<C extends string, M extends string> {
   /** Channel key (`'alerts'`) or id; default: the first channel. */
   channel?: KeyOrId<C>;
   locale?: string;
+  /**
+   * Send option values outside the registered min/max length, min/max value or choices, as a
+   * client holding stale command definitions can; types are still converted.
+   */
+  unchecked?: boolean;
 }
 
 export interface SendAutocompleteOptions<C extends string, M extends string> extends SendCommandOptions<C, M> {
@@ -360,6 +365,83 @@ export class DiscordDouble<
     return this.#gateway.drop(options);
   }
 
+  /** Sends op 7 RECONNECT: the client closes and RESUMEs (see {@link waitForResume}). */
+  sendReconnect(): number {
+    return this.#gateway.drop({ mode: 'reconnect' });
+  }
+
+  /** Closes the connection with 4000, keeping the session: the client RESUMEs and gets missed events replayed. */
+  forceResume(): number {
+    return this.#gateway.drop({ mode: 'close', code: 4000 });
+  }
+
+  /**
+   * Sends op 9 INVALID_SESSION. `resumable: false` (default) forgets the session: the client
+   * IDENTIFYs again (see {@link waitForIdentify}); `true`: it RESUMEs.
+   */
+  sendInvalidSession(options: { resumable?: boolean } = {}): number {
+    return this.#gateway.invalidSession(options.resumable === true);
+  }
+
+  /** Gateway outage: drops every connection (no close frame) and answers new ones 503 until {@link gatewayUp}. REST stays up. */
+  gatewayDown(): number {
+    const dropped = this.#gateway.down();
+    this.feed.notify();
+    return dropped;
+  }
+
+  gatewayUp(): void {
+    this.#gateway.up();
+    this.feed.notify();
+  }
+
+  /** {@link gatewayDown} for `ms`, then {@link gatewayUp}; resolves when the gateway is back. */
+  async gatewayOutage(ms: number): Promise<void> {
+    this.gatewayDown();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (!this.#closed) this.gatewayUp();
+  }
+
+  /** True while the gateway is down. */
+  get gatewayIsDown(): boolean {
+    return this.#gateway.isDown;
+  }
+
+  /**
+   * Makes the next `times` REST requests matching `method`/`path` fail with `status`: 429 with
+   * Discord's `retry-after`, `X-RateLimit-*` headers and JSON body, or a 5xx. Injected answers are
+   * recorded in {@link requests} (`injected: true`) and are not violations. See {@link restRoutes}.
+   */
+  failRest(fault: RestFault): RestFaultState {
+    return this.#rest.addFault(fault);
+  }
+
+  /** Removes every injected REST fault that is still pending. */
+  clearRestFaults(): void {
+    this.#rest.clearFaults();
+  }
+
+  /** Resolves once a client has IDENTIFYed more often than `after` times (default: now). */
+  waitForIdentify(options?: WaitOptions & { after?: number }): Promise<number> {
+    const after = options?.after ?? this.#gateway.identifies;
+    return waitUntil(this.feed, {
+      what: `a gateway IDENTIFY (identifies so far: ${after})`,
+      describe: () => this.#describeState(),
+      timeoutMs: this.#timeout(options),
+      check: () => (this.#gateway.identifies > after && this.#gateway.stats().connectedSessions > 0 ? { value: this.#gateway.identifies } : undefined),
+    });
+  }
+
+  /** Resolves once a session is connected again (after a drop, outage, RESUME or new IDENTIFY). */
+  waitForConnected(options?: WaitOptions): Promise<void> {
+    return waitUntil(this.feed, {
+      what: 'a connected gateway session',
+      describe: () => this.#describeState(),
+      timeoutMs: this.#timeout(options),
+      check: () => (!this.#gateway.isDown && this.#gateway.stats().connectedSessions > 0 ? { value: undefined } : undefined),
+    });
+  }
+
   // ------------------------------------------------------------------------------------------
   // Inspecting messages
 
@@ -421,6 +503,18 @@ export class DiscordDouble<
     await closed;
   }
 }
+
+/** Path patterns for {@link DiscordDouble.failRest}: the routes a bot answers interactions with. */
+export const restRoutes = {
+  /** `PATCH /webhooks/:app/:token/messages/@original`: editReply / the edit after deferUpdate. */
+  originalEdit: { method: 'PATCH', path: /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/ },
+  /** `POST /webhooks/:app/:token`: followUp. */
+  followup: { method: 'POST', path: /^\/webhooks\/\d+\/[^/]+$/ },
+  /** `PATCH /channels/:channel/messages/:id`: message.edit through the channel. */
+  channelMessageEdit: { method: 'PATCH', path: /^\/channels\/\d+\/messages\/\d+$/ },
+  /** `POST /channels/:channel/messages`: channel.send. */
+  channelMessageCreate: { method: 'POST', path: /^\/channels\/\d+\/messages$/ },
+} as const satisfies Record<string, Pick<RestFault, 'method' | 'path'>>;
 
 /** Starts a Discord double on 127.0.0.1 (random port). */
 export async function startDiscordDouble<

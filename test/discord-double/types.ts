@@ -122,6 +122,8 @@ export interface RecordedRequest {
   at: number;
   status: number;
   response: unknown;
+  /** The answer was a fault the test injected (`double.failRest`), not the route's. */
+  injected?: true;
 }
 
 /** A rule the bot broke, with the answer it got. */
@@ -153,6 +155,8 @@ export interface GatewayStats {
   activeSessions: number;
   /** Sessions with a live socket. */
   connectedSessions: number;
+  /** Connection attempts refused during a gateway outage. */
+  refused: number;
 }
 
 export interface WaitOptions {
