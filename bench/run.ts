@@ -9,6 +9,7 @@
  * 3. /stats with the 5 staging containers vs 30 (25 extra busybox containers)
  * 4. /logs of 20,000 lines: time to the first page, peak RSS (in-process and as a child process)
  * 5. idle RSS after startup (in-process and as a child process)
+ * 6. redaction of 10 MB of hostile text (bench/redact.ts, also runnable alone)
  *
  * Progress goes to stderr, the table and the notes to stdout.
  */
@@ -594,6 +595,14 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
 
 async function main(): Promise<void> {
   say(`GC: ${gcHow}`);
+  say('6. redaction of 10 MB of hostile text (no staging host needed)');
+  try {
+    const redaction = (await import('./redact.js')).benchRedact();
+    rows.push(...redaction.rows);
+    notes.push(...redaction.notes);
+  } catch (err) {
+    failed('6. redact 10 MB of hostile text', '< 1 s', err);
+  }
   const env = await ensureStaging();
   const leftovers = await removeBenchContainers();
   if (leftovers > 0) say(`removed ${leftovers} containers left by an earlier bench run`);
