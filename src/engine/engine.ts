@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Host } from '../host/index.js';
 import { displayCommand } from '../host/quote.js';
+import { learnHostSecrets } from '../host/secrets.js';
 import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
 import { UserError, isUserError } from './errors.js';
 import { redact } from './redact.js';
@@ -100,6 +101,8 @@ export class Engine {
   private async startCounted(req: StartRequest): Promise<RunView> {
     const runbook = this.resolveRunbook(req.runbook);
     const host = this.host(req.host);
+    // The host's own secret values are masked in everything it prints; if they cannot be read, the pattern rules still apply.
+    await learnHostSecrets(host).catch((err: unknown) => this.log.warn({ host: host.name, err }, 'could not read the host\'s secret values; redacting by patterns only'));
     const params = await this.validate(runbook, host, req.params);
     const run: RunRow = {
       id: newId('r'),
