@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { runbooks } from '../../runbooks/index.js';
 import { configSchema, envSchema, type Config, type Env } from './schema.js';
 
 /** Thrown for a configuration the bot cannot start with; `problems` name each key and reason. */
@@ -31,7 +32,18 @@ export function parseConfig(text: string, source = 'config'): Config {
   }
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(source, describe(result.error.issues));
+  const unknown = unknownRunbooks(result.data, runbooks.map((r) => r.id));
+  if (unknown.length > 0) throw new ConfigError(source, unknown);
   return result.data;
+}
+
+/**
+ * Runbook ids the file names, checked here because the schema cannot know the runbooks (they sit
+ * above src/config). A typo must not pass: `fourEyes: [Restart]` would silently drop four-eyes.
+ */
+export function unknownRunbooks(cfg: Pick<Config, 'gates' | 'alerts'>, known: readonly string[]): string[] {
+  const refs = [...cfg.gates.fourEyes.map((id, i) => [`gates.fourEyes.${i}`, id] as const), ...cfg.alerts.map((a, i) => [`alerts.${i}.runbook`, a.runbook] as const)];
+  return refs.filter(([, id]) => !known.includes(id)).map(([key, id]) => `${key}: names no runbook "${id}" (known: ${known.join(', ')})`);
 }
 
 export function loadConfigFile(path: string): Config {

@@ -73,6 +73,13 @@ describe('configuration', () => {
     expect(problemsOf(stringify(doc)).some((p) => p.startsWith('hosts.1.name:'))).toBe(true);
   });
 
+  it('refuses runbook ids it does not know, naming the key and the known ids (a typo would drop four-eyes)', () => {
+    const known = 'known: ps, restart, stats, logs, top';
+    expect(problemsOf(withKey(['gates', 'fourEyes'], ['restart', 'Restart']))).toEqual([`gates.fourEyes.1: names no runbook "Restart" (${known})`]);
+    expect(problemsOf(withKey(['alerts', 0, 'runbook'], 'restrat'))).toEqual([`alerts.0.runbook: names no runbook "restrat" (${known})`]);
+    expect(parseConfig(withKey(['gates', 'fourEyes'], ['restart'])).gates.fourEyes).toEqual(['restart']);
+  });
+
   it('says when the file is not YAML', () => {
     expect(problemsOf('discord: [unclosed')[0]).toMatch(/not valid YAML/);
   });
