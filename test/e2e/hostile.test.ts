@@ -37,6 +37,8 @@ describe('hostile input gets a clear error and runs nothing on the host', () => 
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['restart', { service: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['logs', { service: 'adonisjs', since: v }]),
+    // Well-formed but not real dates: once an "Internal error" from the date parser.
+    ...['2026-99-99', '2026-02-30', '2026-11-23T24:00Z'].map((v): [string, Record<string, string | number>] => ['logs', { service: 'adonisjs', since: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['top', { service: v }]),
     ...HOSTILE.map((v): [string, Record<string, string | number>] => ['audit', { run: v }]),
   ];
