@@ -1,8 +1,10 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
+import { parse as parseYaml } from 'yaml';
 import type { HostConfig } from '../config/schema.js';
 import { UserError } from '../engine/errors.js';
 import { dockerOver } from './docker.js';
+import { Lookup } from './lookup.js';
 import type { ExecResult, Transport } from './transport.js';
 
 export type ComposeFlavour = 'v1' | 'v2';
@@ -20,6 +22,28 @@ export interface ServiceState {
 }
 
 const SERVICES_TTL_MS = 30_000;
+/** Container inspections in flight at once: each may need a Docker API channel of the SSH link. */
+const INSPECT_CONCURRENCY = 2;
+
+/** The project's compose configuration as the host resolves it (`compose config`). */
+export interface ComposeConfig {
+  services: string[];
+  /** The parsed document: services with their resolved environment, images, volumes… */
+  document: Record<string, unknown>;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const at = next++;
+      out[at] = await fn(items[at]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 const WORKDIR_LABEL = 'com.docker.compose.project.working_dir';
@@ -31,9 +55,12 @@ const WORKDIR_LABEL = 'com.docker.compose.project.working_dir';
  */
 export class Host {
   readonly docker: Docker;
-  private flavour: ComposeFlavour | undefined;
-  private servicesCache: { at: number; names: string[] } | undefined;
-  private project: string | undefined;
+  // Every fact below is single-flight: concurrent callers share one lookup on the host.
+  private readonly flavour = new Lookup(() => this.detectFlavour(), Number.POSITIVE_INFINITY);
+  private readonly config_ = new Lookup(() => this.readComposeConfig(), SERVICES_TTL_MS);
+  private readonly project = new Lookup(() => this.findProject(), Number.POSITIVE_INFINITY);
+  private readonly snapshot = new Lookup(() => this.readServiceStates());
+  private readonly containerList = new Lookup(() => this.listContainers());
 
   constructor(
     readonly config: HostConfig,
@@ -43,8 +70,8 @@ export class Host {
     this.docker = docker;
     // Keep-alive sockets are channels of the SSH connection: when it drops, so must they.
     transport.onDisconnect(() => agent.destroy());
-    if (config.compose !== 'auto') this.flavour = config.compose;
-    this.project = config.composeProject;
+    if (config.compose !== 'auto') this.flavour.set(config.compose);
+    if (config.composeProject !== undefined) this.project.set(config.composeProject);
   }
 
   get name(): string {
@@ -55,17 +82,22 @@ export class Host {
     return this.config.commandTimeoutSeconds * 1000;
   }
 
-  exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<ExecResult> {
-    return this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, cwd: options.cwd ?? this.config.projectDir });
+  exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string; mutating?: boolean } = {}): Promise<ExecResult> {
+    return this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, cwd: options.cwd ?? this.config.projectDir, ...(options.mutating ? { mutating: true } : {}) });
   }
 
-  async composeFlavour(): Promise<ComposeFlavour> {
-    if (this.flavour) return this.flavour;
+  composeFlavour(): Promise<ComposeFlavour> {
+    return this.flavour.get();
+  }
+
+  /**
+   * One probe: the v2 plugin, or else v1. A host with neither is found out by the first compose
+   * command (exit 127), which says so; probing `docker-compose version` too would start one more
+   * Python process on the host for nothing.
+   */
+  private async detectFlavour(): Promise<ComposeFlavour> {
     const v2 = await this.exec(['docker', 'compose', 'version'], { timeoutMs: 15_000 });
-    if (v2.exitCode === 0) return (this.flavour = 'v2');
-    const v1 = await this.exec(['docker-compose', 'version'], { timeoutMs: 15_000 });
-    if (v1.exitCode === 0) return (this.flavour = 'v1');
-    throw new UserError('host.no-compose', `Host "${this.name}" has neither \`docker compose\` nor \`docker-compose\`.`);
+    return v2.exitCode === 0 ? 'v2' : 'v1';
   }
 
   /** The argv of a compose command, exactly as it will run (shown in confirmations and audit). */
@@ -75,26 +107,54 @@ export class Host {
     return [...base, ...files, ...args];
   }
 
-  async compose(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    return this.exec(await this.composeArgv(args), options);
+  async compose(args: readonly string[], options: { timeoutMs?: number; mutating?: boolean } = {}): Promise<ExecResult> {
+    const res = await this.exec(await this.composeArgv(args), options);
+    if (res.exitCode === 127 && (await this.composeFlavour()) === 'v1') {
+      throw new UserError('host.no-compose', `Host "${this.name}" has neither \`docker compose\` nor \`docker-compose\` (exit 127: ${res.stderr.trim().slice(0, 200)}). Nothing was run.`);
+    }
+    return res;
   }
 
-  /** The services the host's compose configuration declares (cached briefly). */
+  /** The project's resolved compose configuration (cached briefly, shared by concurrent callers). */
+  composeConfig(): Promise<ComposeConfig> {
+    return this.config_.get();
+  }
+
+  /** The services the host's compose configuration declares. */
   async services(): Promise<string[]> {
-    const cached = this.servicesCache;
-    if (cached && Date.now() - cached.at < SERVICES_TTL_MS) return cached.names;
-    const res = await this.compose(['config', '--services'], { timeoutMs: 30_000 });
+    return (await this.composeConfig()).services;
+  }
+
+  /** Whatever changed on the host (a deploy, an edited compose file): ask again next time. */
+  forgetComposeConfig(): void {
+    this.config_.forget();
+  }
+
+  private async readComposeConfig(): Promise<ComposeConfig> {
+    // The whole configuration, not `config --services`: one process gives the services and the
+    // resolved environment (whose values the redaction must know).
+    const res = await this.compose(['config'], { timeoutMs: 30_000 });
     if (res.exitCode !== 0) {
-      throw new UserError('host.compose-config', `Cannot read the compose services on host "${this.name}": \`config --services\` exited ${res.exitCode}: ${res.stderr.trim().slice(0, 300)}`);
+      throw new UserError('host.compose-config', `Cannot read the compose configuration on host "${this.name}" (${this.config.projectDir}, ${this.config.composeFiles.join(', ')}): \`config\` exited ${res.exitCode}: ${res.stderr.trim().slice(0, 300)}`);
     }
-    const names = res.stdout.split('\n').map((s) => s.trim()).filter((s) => s.length > 0).sort();
-    this.servicesCache = { at: Date.now(), names };
-    return names;
+    let document: unknown;
+    try {
+      document = parseYaml(res.stdout);
+    } catch (err) {
+      throw new UserError('host.compose-config', `The compose configuration on host "${this.name}" is not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`, { cause: err });
+    }
+    const doc = (typeof document === 'object' && document !== null ? document : {}) as Record<string, unknown>;
+    const services = doc.services;
+    const names = typeof services === 'object' && services !== null ? Object.keys(services).sort() : [];
+    return { services: names, document: doc };
   }
 
   /** The compose project name: configured, or found from the working-dir label of its containers. */
-  async projectName(): Promise<string> {
-    if (this.project) return this.project;
+  projectName(): Promise<string> {
+    return this.project.get();
+  }
+
+  private async findProject(): Promise<string> {
     const dirs = new Set([this.config.projectDir, ...this.config.composeFiles.map((f) => posix.dirname(posix.resolve(this.config.projectDir, f)))]);
     const containers = await this.docker.listContainers({ all: true, filters: { label: [WORKDIR_LABEL] } });
     const match = containers.find((c) => dirs.has(c.Labels[WORKDIR_LABEL] ?? ''));
@@ -102,10 +162,15 @@ export class Host {
     if (name === undefined) {
       throw new UserError('host.no-project', `No containers of the compose project in ${this.config.projectDir} exist on host "${this.name}" yet; set composeProject in the configuration or start the project.`);
     }
-    return (this.project = name);
+    return name;
   }
 
-  async containers(): Promise<Docker.ContainerInfo[]> {
+  /** The project's containers, stopped ones included; callers in the same instant share one listing. */
+  containers(): Promise<Docker.ContainerInfo[]> {
+    return this.containerList.get();
+  }
+
+  private async listContainers(): Promise<Docker.ContainerInfo[]> {
     let project: string;
     try {
       project = await this.projectName();
@@ -131,9 +196,14 @@ export class Host {
     return c;
   }
 
-  async serviceStates(): Promise<ServiceState[]> {
+  /** Every service with its container(s); concurrent callers share one snapshot. */
+  serviceStates(): Promise<ServiceState[]> {
+    return this.snapshot.get();
+  }
+
+  private async readServiceStates(): Promise<ServiceState[]> {
     const [services, containers] = await Promise.all([this.services(), this.containers()]);
-    const inspected = await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).inspect()));
+    const inspected = await mapLimit(containers, INSPECT_CONCURRENCY, (c) => this.docker.getContainer(c.Id).inspect());
     const rows: ServiceState[] = [];
     for (const service of services) {
       const mine = inspected.filter((c) => c.Config.Labels[SERVICE_LABEL] === service);

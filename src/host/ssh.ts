@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
 import { commandLine } from './quote.js';
-import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
 export interface SshTarget {
   name: string;
@@ -15,6 +16,8 @@ export interface SshTarget {
   keyPath: string;
   hostKeyFingerprint: string;
 }
+
+const isChannelRefusal = (err: unknown): boolean => err instanceof Error && err.message.startsWith('(SSH) Channel open failure');
 
 /** OpenSSH's format: `SHA256:` + unpadded base64 of the SHA-256 of the key blob. */
 export function sha256Fingerprint(keyBlob: Buffer): string {
@@ -30,7 +33,8 @@ export class SshTransport implements Transport {
   readonly description: string;
   private ssh: NodeSSH | undefined;
   private connecting: Promise<NodeSSH> | undefined;
-  private readonly execSlots = new Semaphore(5);
+  /** Five exec channels, one of them kept for mutating steps; the Docker agent holds up to four more. */
+  private readonly execSlots = new Semaphore(5, 1);
   private readonly disconnectListeners: (() => void)[] = [];
 
   constructor(private readonly target: SshTarget) {
@@ -93,62 +97,90 @@ export class SshTransport implements Transport {
 
   async exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const line = commandLine(argv, options.cwd);
-    const ssh = await this.connection();
-    const release = await this.execSlots.acquire();
     const started = performance.now();
+    // The timeout covers the whole wait: a queued command must not start long after it was asked for.
+    const deadline = Date.now() + options.timeoutMs;
+    let release: () => void;
+    try {
+      release = await this.execSlots.acquire({ high: options.mutating === true, deadline });
+    } catch (err) {
+      if (!(err instanceof SlotTimeoutError)) throw err;
+      throw new UserError('host.busy', `Host "${this.target.name}" is busy: no SSH channel became free within ${Math.round(err.waitedMs / 1000)} s for \`${argv.join(' ')}\`. Nothing was run; try again shortly.`, { cause: err });
+    }
+    let channel: ClientChannel;
+    try {
+      channel = await this.openChannel(line, deadline, argv);
+    } catch (err) {
+      release();
+      throw err;
+    }
     const stdout = new OutputBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
     const stderr = new OutputBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
-    let channel: ClientChannel | undefined;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      channel?.signal('KILL');
-      channel?.close();
-    }, options.timeoutMs);
-    try {
-      const res = await ssh.execCommand(line, {
-        noTrim: true,
-        onChannel: (c) => {
-          channel = c;
-        },
-        onStdout: (chunk) => stdout.push(chunk),
-        onStderr: (chunk) => stderr.push(chunk),
+    return new Promise<ExecResult>((resolve, reject) => {
+      let timedOut = false;
+      let code: number | null = null;
+      let signal: string | null = null;
+      let exited = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        channel.signal('KILL');
+        channel.close();
+      }, Math.max(0, deadline - Date.now()));
+      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      channel.on('exit', (c: number | null, s?: string) => {
+        exited = true;
+        code = c ?? null;
+        signal = s ?? null;
       });
-      const durationMs = Math.round(performance.now() - started);
-      if (!timedOut && res.code === null && res.signal === null) {
-        throw new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" was lost while \`${argv.join(' ')}\` was running (after ${durationMs} ms). Its outcome on the host is unknown; check before retrying.`);
+      channel.on('error', () => undefined); // the close that follows reports it
+      // 'close' is sshd's end of the session: only then is its channel free again (MaxSessions).
+      channel.on('close', () => {
+        clearTimeout(timer);
+        release();
+        const durationMs = Math.round(performance.now() - started);
+        if (!timedOut && !exited) {
+          reject(new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" was lost while \`${argv.join(' ')}\` was running (after ${durationMs} ms). Its outcome on the host is unknown; check before retrying.`));
+          return;
+        }
+        resolve({ argv: [...argv], exitCode: code, signal, stdout: stdout.text(), stderr: stderr.text(), durationMs, timedOut, truncated: stdout.truncated || stderr.truncated });
+      });
+      channel.end();
+    });
+  }
+
+  /**
+   * Opens an exec channel. sshd refuses one past MaxSessions, and keeps counting a closed session
+   * until its process has exited on the host, so a refusal on a live connection means "wait",
+   * not "the link is gone": retry with backoff until the deadline. Nothing ran on a refusal.
+   */
+  private async openChannel(line: string, deadline: number, argv: readonly string[]): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      const ssh = await this.connection();
+      const conn = ssh.connection;
+      try {
+        if (conn === null) throw new Error('not connected');
+        return await new Promise<ClientChannel>((resolve, reject) => {
+          conn.exec(line, (err, ch) => (err ? reject(err) : resolve(ch)));
+        });
+      } catch (err) {
+        const wait = Math.min(1000, 25 * 2 ** attempt);
+        if (ssh.isConnected() && isChannelRefusal(err) && Date.now() + wait < deadline) {
+          await sleep(wait);
+          continue;
+        }
+        if (ssh.isConnected() && isChannelRefusal(err)) {
+          throw new UserError('host.busy', `Host "${this.target.name}" kept refusing new SSH sessions (sshd MaxSessions) for \`${argv.join(' ')}\`. Nothing was run; try again shortly.`, { cause: err });
+        }
+        if (!ssh.isConnected()) ssh.dispose();
+        throw new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" failed before \`${argv.join(' ')}\` could start: ${(err as Error).message}. Nothing was run.`, { cause: err });
       }
-      return {
-        argv: [...argv],
-        exitCode: res.code,
-        signal: res.signal,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        durationMs,
-        timedOut,
-        truncated: stdout.truncated || stderr.truncated,
-      };
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      // A refused channel on a live connection is not a dead link: keep the connection.
-      if (!ssh.isConnected()) ssh.dispose();
-      throw new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" failed while running \`${argv.join(' ')}\`: ${(err as Error).message}.`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-      release();
     }
   }
 
   async openDockerStream(): Promise<Duplex> {
-    const ssh = await this.connection();
-    const conn = ssh.connection;
-    if (conn === null) throw new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" is closed.`);
-    return new Promise((resolve, reject) => {
-      conn.exec(commandLine(['docker', 'system', 'dial-stdio']), (err, channel) => {
-        if (err) reject(new UserError('host.connection-lost', `Cannot open a Docker API channel on host "${this.target.name}": ${err.message}`, { cause: err }));
-        else resolve(channel);
-      });
-    });
+    // Docker API sockets are long-lived; give them a generous window to get a channel.
+    return this.openChannel(commandLine(['docker', 'system', 'dial-stdio']), Date.now() + 30_000, ['docker', 'system', 'dial-stdio']);
   }
 
   onDisconnect(listener: () => void): void {

@@ -5,6 +5,11 @@ export interface ExecOptions {
   timeoutMs: number;
   /** Output past this many bytes is dropped and the result marked `truncated` (never silently). */
   maxOutputBytes?: number;
+  /**
+   * A step that changes the host: it may use the channel slot kept free of read-only work, so a
+   * burst of viewers can never starve a confirmed restart of a channel.
+   */
+  mutating?: boolean;
 }
 
 export interface ExecResult {
@@ -53,20 +58,78 @@ export class OutputBuffer {
   }
 }
 
-/** A counting semaphore: the host allows only so many channels per SSH connection. */
+/** Nothing became free before the caller's deadline. */
+export class SlotTimeoutError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`no free slot within ${waitedMs} ms`);
+  }
+}
+
+/**
+ * A counting semaphore: the host allows only so many channels per SSH connection. `reserved`
+ * slots are only for high-priority callers (mutating steps); waiting ends at the caller's
+ * deadline, so time spent in the queue counts against the command's timeout.
+ */
 export class Semaphore {
-  private waiting: (() => void)[] = [];
+  private waiting: { high: boolean; wake: () => void }[] = [];
   private active = 0;
-  constructor(private readonly max: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+  constructor(
+    private readonly max: number,
+    private readonly reserved = 0,
+  ) {}
+
+  private fits(high: boolean): boolean {
+    return this.active < (high ? this.max : this.max - this.reserved);
+  }
+
+  async acquire(options: { high?: boolean; deadline?: number } = {}): Promise<() => void> {
+    const high = options.high === true;
+    if (this.waiting.length === 0 && this.fits(high)) this.active++;
+    else {
+      const started = Date.now();
+      // pump() grants the slot (counts it) before waking, so nobody can slip in between.
+      await new Promise<void>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const entry = {
+          high,
+          wake: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        // High-priority callers queue ahead of every normal one.
+        const at = high ? this.waiting.findIndex((w) => !w.high) : -1;
+        if (at === -1) this.waiting.push(entry);
+        else this.waiting.splice(at, 0, entry);
+        if (options.deadline !== undefined) {
+          timer = setTimeout(() => {
+            const idx = this.waiting.indexOf(entry);
+            if (idx === -1) return;
+            this.waiting.splice(idx, 1);
+            reject(new SlotTimeoutError(Date.now() - started));
+          }, Math.max(0, options.deadline - Date.now()));
+        }
+        this.pump();
+      });
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.active--;
-      this.waiting.shift()?.();
+      this.pump();
     };
+  }
+
+  /** Grants free slots to waiters in order; a normal waiter held back by the reserve lets a high one pass. */
+  private pump(): void {
+    for (let i = 0; i < this.waiting.length; ) {
+      const w = this.waiting[i]!;
+      if (this.fits(w.high)) {
+        this.waiting.splice(i, 1);
+        this.active++;
+        w.wake();
+      } else i++;
+    }
   }
 }

@@ -27,3 +27,17 @@ describe('local transport (bot on the host itself)', () => {
     expect(res.truncated).toBe(true);
   });
 });
+
+describe('local Docker API stream', () => {
+  it('reports a missing docker binary as a stream error instead of crashing the process', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const stream = await new LocalTransport().openDockerStream();
+      const err = await new Promise<Error>((resolve) => stream.on('error', resolve));
+      expect(err.message).toMatch(/ENOENT/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});

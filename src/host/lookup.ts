@@ -1,0 +1,40 @@
+/**
+ * A host fact fetched on demand and shared: callers that arrive while a fetch is in flight wait for
+ * that one fetch (a burst of 50 clicks must not start 50 `docker-compose` processes on the host),
+ * and a result is kept for `ttlMs` (0: shared only while in flight). A failure is not kept.
+ */
+export class Lookup<T> {
+  private value: { at: number; v: T } | undefined;
+  private inflight: Promise<T> | undefined;
+
+  constructor(
+    private readonly fetch: () => Promise<T>,
+    private readonly ttlMs = 0,
+  ) {}
+
+  get(): Promise<T> {
+    const kept = this.value;
+    if (kept && Date.now() - kept.at < this.ttlMs) return Promise.resolve(kept.v);
+    this.inflight ??= this.fetch().then(
+      (v) => {
+        this.inflight = undefined;
+        if (this.ttlMs > 0) this.value = { at: Date.now(), v };
+        return v;
+      },
+      (err: unknown) => {
+        this.inflight = undefined;
+        throw err;
+      },
+    );
+    return this.inflight;
+  }
+
+  /** Known without asking (e.g. configured). */
+  set(v: T): void {
+    this.value = { at: Date.now(), v };
+  }
+
+  forget(): void {
+    this.value = undefined;
+  }
+}
