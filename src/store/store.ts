@@ -207,12 +207,36 @@ export class Store {
     return row === undefined ? undefined : gateRow.parse(row);
   }
 
-  /** Moves an open gate to its decided state; true only for the one caller that won the race. */
-  claimGate(runId: string, stepIdx: number, state: 'confirmed' | 'cancelled' | 'expired', userId: string | null, now = Date.now()): boolean {
-    const res = this
-      .stmt(`UPDATE gates SET state = ?, decided_by = ?, decided_at = ? WHERE run_id = ? AND step_idx = ? AND state = 'open'`)
-      .run(state, userId, now, runId, stepIdx);
-    return res.changes === 1;
+  /**
+   * A gate decision as one transaction: the claim (only of an open gate whose run still awaits
+   * it), the approval that records who decided, and the run's new status. A failure part-way
+   * leaves all three as they were, never a run awaiting a gate that is no longer open (which
+   * would hold its target's lock forever). False when another decision won the race.
+   */
+  decideGate(d: { runId: string; stepIdx: number; state: 'confirmed' | 'cancelled' | 'expired'; userId: string | null; userName: string | null; runStatus: RunStatus; runError: string | null }, now = Date.now()): boolean {
+    const claim = this.stmt(`UPDATE gates SET state = ?, decided_by = ?, decided_at = ? WHERE run_id = ? AND step_idx = ? AND state = 'open'
+                               AND EXISTS (SELECT 1 FROM runs WHERE id = gates.run_id AND status = 'awaiting_confirmation')`);
+    return this.inTransaction(() => {
+      if (claim.run(d.state, d.userId, now, d.runId, d.stepIdx).changes !== 1) return false;
+      if (d.userId !== null && d.state !== 'expired') {
+        this.recordApproval({ runId: d.runId, stepIdx: d.stepIdx, userId: d.userId, userName: d.userName ?? d.userId, decision: d.state === 'confirmed' ? 'confirm' : 'cancel', accepted: true, reason: null }, now);
+      }
+      this.setRunStatus(d.runId, d.runStatus, d.runError, now);
+      return true;
+    });
+  }
+
+  /** BEGIN IMMEDIATE … COMMIT around `fn` (exec, not db.transaction(): no throwaway statements). */
+  private inTransaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   dueGates(now = Date.now()): GateRow[] {
@@ -229,8 +253,17 @@ export class Store {
     return this.stmt('SELECT step_idx, user_id, user_name, decision, accepted, reason, at FROM approvals WHERE run_id = ? ORDER BY id').all(runId).map((r) => approvalRow.parse(r));
   }
 
-  /** Runs left `running` by a crash can't be resumed safely: mark them failed, say so. */
+  /**
+   * Runs left `running` by a crash can't be resumed safely: mark them failed, say so. Runs that
+   * await a gate which is no longer open (a decision cut short by an older version) can never
+   * continue either; both free their target's lock.
+   */
   failInterruptedRuns(now = Date.now()): number {
-    return this.stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
+    const running = this.stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
+    const orphaned = this
+      .stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: its confirmation was no longer open when the bot started', finished_at = ?
+               WHERE status = 'awaiting_confirmation' AND NOT EXISTS (SELECT 1 FROM gates WHERE gates.run_id = runs.id AND gates.state = 'open')`)
+      .run(now).changes;
+    return running + orphaned;
   }
 }

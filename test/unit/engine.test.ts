@@ -16,7 +16,7 @@ class RecordingTransport implements Transport {
   readonly ran: string[] = [];
   async exec(argv: readonly string[], _o: ExecOptions): Promise<ExecResult> {
     this.ran.push(argv.join(' '));
-    const out = argv[0] === 'docker-compose' && argv.includes('--services') ? 'api\nweb\n' : `ran ${argv.join(' ')}\nAPI_TOKEN=supersecret123\n`;
+    const out = argv[0] === 'docker-compose' && argv.at(-1) === 'config' ? 'services:\n  api: {}\n  web: {}\n' : `ran ${argv.join(' ')}\nAPI_TOKEN=supersecret123\n`;
     return { argv: [...argv], exitCode: 0, signal: null, stdout: out, stderr: '', durationMs: 1, timedOut: false, truncated: false };
   }
   openDockerStream(): Promise<Duplex> {
@@ -103,7 +103,7 @@ describe('runbook engine', () => {
     const expired = engine.expireDue(Date.now() + 6 * 60_000);
     expect(expired.map((e) => e.view.status)).toEqual(['expired']);
     expect(expired[0]?.view.actions.every((a) => a.disabled)).toBe(true);
-    expect(() => engine.authorize(view.runId, 1, 'confirm', alice)).toThrow(/already expired/);
+    expect(() => engine.authorize(view.runId, 1, 'confirm', alice)).toThrow(/This confirmation expired at \d\d:\d\d UTC \(after 5 min\); nothing was run\. Start again with \/bounce api\./);
     expect(bounces(transport)).toEqual([]);
     await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: bob, channelId: null })).resolves.toMatchObject({ status: 'awaiting_confirmation' });
   });
@@ -140,5 +140,42 @@ describe('runbook engine', () => {
     const second = setup(first.db);
     expect((await second.engine.decide(view.runId, 1, 'confirm', alice)).status).toBe('succeeded');
     expect(bounces(second.transport)).toEqual(['bounce api']);
+  });
+
+  it('a gate decision is all or nothing: a failure part-way leaves the gate open and the run awaiting it', async () => {
+    const { engine, db, transport } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    // The approval write fails after the claim (disk full, I/O error…).
+    db.exec(`CREATE TEMP TRIGGER fail_approval BEFORE INSERT ON approvals WHEN NEW.accepted = 1 BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+    expect(() => engine.authorize(view.runId, 1, 'confirm', bob)).toThrow(/disk I\/O error/);
+    const store = new Store(db);
+    expect(store.getGate(view.runId, 1)?.state).toBe('open');
+    expect(store.getRun(view.runId)?.status).toBe('awaiting_confirmation');
+    db.exec('DROP TRIGGER fail_approval');
+    expect((await engine.decide(view.runId, 1, 'confirm', bob)).status).toBe('succeeded');
+    expect(bounces(transport)).toEqual(['bounce api']);
+  });
+
+  it('at start, a run awaiting a gate that is no longer open is failed and frees its target', async () => {
+    const { engine, db } = setup();
+    const view = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    // What an older version could leave behind: the gate claimed, the run still waiting on it.
+    db.exec(`UPDATE gates SET state = 'confirmed'`);
+    await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/already running/);
+    const store = new Store(db);
+    expect(store.failInterruptedRuns()).toBe(1);
+    expect(store.getRun(view.runId)?.error).toMatch(/confirmation was no longer open/);
+    expect((await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null })).status).toBe('awaiting_confirmation');
+  });
+
+  it('the expiry sweep survives a gate it cannot handle and expires the others', async () => {
+    const { engine, db } = setup();
+    const a = await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
+    const b = await engine.start({ runbook: 'bounce', params: { service: 'web' }, actor: alice, channelId: null });
+    // A pending gate whose runbook an upgrade removed.
+    db.exec(`UPDATE runs SET runbook = 'gone' WHERE id = '${a.runId}'`);
+    const expired = engine.expireDue(Date.now() + 10 * 60_000);
+    expect(expired.map((e) => e.gate.run_id)).toEqual([b.runId]);
+    expect(new Store(db).getRun(a.runId)?.status).toBe('expired');
   });
 });
