@@ -25,8 +25,13 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   const interrupted = store.failInterruptedRuns();
   if (interrupted > 0) log.warn({ interrupted }, 'runs interrupted by the last stop were marked failed');
   const prune = () => {
-    const removed = store.pruneOutputs(Date.now() - config.database.keepOutputDays * 86_400_000);
-    if (removed > 0) log.info({ removed, keepOutputDays: config.database.keepOutputDays }, 'old outputs pruned');
+    try {
+      const removed = store.pruneOutputs(Date.now() - config.database.keepOutputDays * 86_400_000);
+      if (removed > 0) log.info({ removed, keepOutputDays: config.database.keepOutputDays }, 'old outputs pruned');
+    } catch (err) {
+      // A busy or full database must not take the bot down from a timer; the next hour retries.
+      log.error({ err }, 'pruning old outputs failed');
+    }
   };
   prune();
   const pruneTimer = setInterval(prune, 3_600_000).unref();

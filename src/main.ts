@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.log.level);
+  // Last resort: a stray rejection or throw in a timer or listener is logged and the bot keeps
+  // serving (gates, clicks and running steps live on); it is a bug to fix, not a reason to stop.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (bug); still serving'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (bug); still serving'));
   const app = await startApp(config, env, log);
   log.info({ hosts: [...app.hosts.keys()] }, 'opsbot started');
   const stop = async (signal: string) => {

@@ -59,8 +59,10 @@ export const configSchema = z
         expiryMinutes: z.number().min(0.05).max(1440).default(5),
         /** Runbooks whose mutating steps need a second person with the approver role. */
         fourEyes: z.array(z.string().min(1)).default([]),
+        /** A failed run's Roll back button works this long, and only while it is the newest run on its target. */
+        rollbackWindowMinutes: z.number().min(1).max(10080).default(60),
       })
-      .default({ expiryMinutes: 5, fourEyes: [] }),
+      .default({ expiryMinutes: 5, fourEyes: [], rollbackWindowMinutes: 60 }),
     report: z
       .object({ schedule: z.string().min(9).default('0 9 * * *'), timeZone: z.string().default('UTC') })
       .default({ schedule: '0 9 * * *', timeZone: 'UTC' }),

@@ -119,6 +119,12 @@ export class Store {
     return row === undefined ? undefined : runRow.parse(row);
   }
 
+  /** The most recent run on a target (of any runbook, its rollbacks included). */
+  latestRunFor(targetKey: string): RunRow | undefined {
+    const row = this.stmt('SELECT * FROM runs WHERE target_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(targetKey);
+    return row === undefined ? undefined : runRow.parse(row);
+  }
+
   getRun(id: string): RunRow | undefined {
     const row = this.stmt('SELECT * FROM runs WHERE id = ?').get(id);
     return row === undefined ? undefined : runRow.parse(row);
@@ -259,6 +265,13 @@ export class Store {
    * continue either; both free their target's lock.
    */
   failInterruptedRuns(now = Date.now()): number {
+    // The step the crash cut off ran (or not) on the host: its outcome is unknown, and must not
+    // read "running" in the audit forever.
+    this
+      .stmt(`UPDATE steps SET status = 'failed', finished_at = ?,
+               summary = 'interrupted: the bot stopped while this step was running; its outcome on the host is unknown, check before retrying'
+               WHERE status = 'running' AND run_id IN (SELECT id FROM runs WHERE status = 'running')`)
+      .run(now);
     const running = this.stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: the bot stopped while this run was executing', finished_at = ? WHERE status = 'running'`).run(now).changes;
     const orphaned = this
       .stmt(`UPDATE runs SET status = 'failed', error = 'interrupted: its confirmation was no longer open when the bot started', finished_at = ?

@@ -47,7 +47,7 @@ const vera: Actor = { id: '3', name: 'vera', roles: ['viewer'] };
 function setup(db = openDatabase(':memory:'), fourEyes: string[] = []) {
   const transport = new RecordingTransport();
   const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), transport);
-  const engine = new Engine(new Store(db), new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes }, defaultHost: 'h' }, pino({ level: 'silent' }), [bounce]);
+  const engine = new Engine(new Store(db), new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes }, defaultHost: 'h' }, pino({ level: 'silent' }), [bounce]);
   return { engine, transport, db };
 }
 
@@ -113,11 +113,11 @@ describe('runbook engine', () => {
     const transport = new RecordingTransport();
     const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), transport);
     const store = new Store(openDatabase(':memory:'));
-    const engine = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [broken]);
+    const engine = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [broken]);
     await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare the command for "Change": host gone/);
     expect(store.recentRuns(1)[0]?.status).toBe('failed');
     const leaky = defineRunbook({ ...broken, id: 'leaky', steps: [{ title: 'Change', mutates: true, plan: () => Promise.reject(new Error('DB_PASSWORD=hunter2secret')), run: async () => ({ ok: true, summary: '' }) }] }) as AnyRunbook;
-    const engine2 = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [leaky]);
+    const engine2 = new Engine(store, new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [leaky]);
     await expect(engine2.start({ runbook: 'leaky', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow();
     expect(store.recentRuns(1)[0]?.error).toContain('DB_PASSWORD=[redacted]');
     expect(JSON.stringify(store.recentRuns(5))).not.toContain('hunter2secret');
@@ -177,5 +177,30 @@ describe('runbook engine', () => {
     const expired = engine.expireDue(Date.now() + 10 * 60_000);
     expect(expired.map((e) => e.gate.run_id)).toEqual([b.runId]);
     expect(new Store(db).getRun(a.runId)?.status).toBe('expired');
+  });
+
+  it('accepts Roll back only for a failed run that is still the newest on its target, within the window', async () => {
+    const flaky = defineRunbook({
+      ...(bounce as ReturnType<typeof defineRunbook>),
+      id: 'flaky',
+      steps: [{ title: 'Break', mutates: false, run: async () => ({ ok: false, summary: 'broke' }) }],
+      rollback: [{ title: 'Undo', mutates: true, plan: async ({ params }) => [['undo', (params as { service: string }).service]], run: async (ctx) => ({ ok: (await ctx.exec(['undo', (ctx.params as { service: string }).service])).exitCode === 0, summary: 'undone' }) }],
+    }) as AnyRunbook;
+    const db = openDatabase(':memory:');
+    const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), new RecordingTransport());
+    const engine = new Engine(new Store(db), new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [flaky, bounce]);
+    const start = (service: string) => engine.start({ runbook: 'flaky', params: { service }, actor: alice, channelId: null });
+
+    const first = await start('api');
+    expect(first.status).toBe('failed');
+    const second = await start('api');
+    await expect(engine.rollback(first.runId, alice, null)).rejects.toThrow(new RegExp(`no longer the latest on h:api: flaky \\(run ${second.runId}\\)`));
+    expect((await engine.rollback(second.runId, alice, null)).status).toBe('awaiting_confirmation');
+
+    const old = await start('web');
+    db.exec(`UPDATE runs SET finished_at = finished_at - 61 * 60000 WHERE id = '${old.runId}'`);
+    await expect(engine.rollback(old.runId, alice, null)).rejects.toThrow(/Roll back button works for 60 min\. Nothing was run/);
+    db.exec(`UPDATE runs SET status = 'succeeded', finished_at = ${Date.now()} WHERE id = '${old.runId}'`);
+    await expect(engine.rollback(old.runId, alice, null)).rejects.toThrow(/only a failed run can be rolled back/);
   });
 });
