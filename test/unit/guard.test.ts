@@ -1,0 +1,216 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { commandLine } from '../../src/host/quote.js';
+
+/** deploy/opsbot-guard run directly with bash, the way sshd runs it as a forced command (no ssh). */
+const GUARD = fileURLToPath(new URL('../../deploy/opsbot-guard', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'opsbot-guard-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function guard(line: string, opts: { check?: boolean; env?: Record<string, string> } = {}) {
+  const res = spawnSync('bash', [GUARD, ...(opts.check === false ? [] : ['--check'])], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: line, OPSBOT_GUARD_SYSLOG: '0', ...opts.env },
+    encoding: 'utf8',
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** What `--check` says would run: [cwd, ...argv] ('' for no cwd). */
+const decoded = (stdout: string) => stdout.split('\0').slice(0, -1);
+
+const P = '/srv/app';
+const F = ['-f', 'docker/compose.prod.yml'];
+/** Every argv shape the bot sends today, and some it may, each as the bot quotes it. */
+const ALLOWED: [string[], string | undefined][] = [
+  [['docker', 'compose', 'version'], P],
+  [['docker-compose', 'version'], P],
+  [['docker-compose', ...F, 'config'], P],
+  [['docker', 'compose', ...F, '-f', 'docker/compose.override.yml', 'config', '--services'], P],
+  [['docker-compose', ...F, '-p', 'brainbytes', 'ps'], P],
+  [['docker-compose', ...F, '--project-name', 'brainbytes', 'ps', '-a', 'adonisjs'], P],
+  [['docker-compose', '-f', `${P}/compose.yml`, 'restart', 'adonisjs'], P],
+  [['docker-compose', ...F, 'restart', 'adonisjs', 'reverse-proxy'], P],
+  [['docker-compose', ...F, 'up', '-d', '--no-deps', '--force-recreate', 'adonisjs'], P],
+  [['docker-compose', ...F, 'up', '-d'], P],
+  [['docker-compose', ...F, 'pull', 'adonisjs'], P],
+  [['docker-compose', ...F, 'stop', 'nextjs'], P],
+  [['docker-compose', ...F, 'start'], P],
+  [['docker-compose', ...F, 'logs', '--no-color', '--tail=20', 'mongo'], P],
+  [['docker-compose', ...F, 'exec', '-T', 'reverse-proxy', 'certbot', 'renew', '--dry-run'], P],
+  [['docker-compose', ...F, 'exec', '-T', 'mongo', 'mongorestore', '--drop', '--gzip', '--archive=/backups/latest.dump'], P],
+  [['docker-compose', ...F, 'kill', '-s', 'SIGHUP', 'reverse-proxy'], P],
+  [['docker', 'system', 'dial-stdio'], undefined],
+  [['docker', 'system', 'df'], P],
+  [['docker', 'stats', '--no-stream', '--no-trunc', '--format', '{{json .}}'], P],
+  [['docker', 'ps', '-a', '--filter', 'label=com.docker.compose.project=brainbytes'], P],
+  [['docker', 'inspect', '--format', '{{.Name}} {{.State.Status}}', 'watchtower'], P],
+  [['docker', 'images'], P],
+  [['docker', 'image', 'ls', '--digests'], P],
+  [['docker', 'pull', 'registry.example.com/app:1.2.3'], P],
+  [['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', 'http://127.0.0.1:3333/health'], P],
+  [['wget', '-q', '-O', '/dev/null', '-T', '10', 'https://example.com/health?a=1&b=2'], P],
+  [['cat', '.env'], P],
+  [['cat', '.env.example'], P],
+  [['df', '-h', '/', '/var/lib/docker'], P],
+  // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
+  [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
+];
+
+describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
+  it.each(ALLOWED.map(([argv, cwd]) => [commandLine(argv, cwd), argv, cwd] as const))('accepts %s', (line, argv, cwd) => {
+    const res = guard(line);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(decoded(res.stdout)).toEqual([cwd ?? '', ...argv]);
+  });
+
+  const BAD_SYNTAX: [string, RegExp][] = [
+    ['exec docker ps; touch /tmp/pwned', /unexpected ';'/],
+    ['exec docker ps && touch /tmp/pwned', /unexpected '&'/],
+    [`cd ${P} && exec docker ps && exec id`, /unexpected '&'/],
+    ['exec docker ps | sh', /unexpected '\|'/],
+    ['exec docker ps $(touch /tmp/x)', /unexpected '\$'/],
+    ['exec $(touch /tmp/x)', /unexpected '\$'/],
+    ['exec docker ps `id`', /unexpected '`'/],
+    ['exec docker ps >/tmp/x', /unexpected '>'/],
+    ['exec docker ps </etc/shadow', /unexpected '<'/],
+    ['exec docker ps\nid', /unexpected \$'\\n'/],
+    ['exec docker ps *', /unexpected '\*'/],
+    ['exec docker ps ~/x', /unexpected '~'/],
+    ['exec docker ps $HOME', /unexpected '\$'/],
+    ['exec docker  ps', /unexpected ' '/],
+    ['exec docker ps ', /ends where a word should follow/],
+    ['exec', /not of the form/],
+    ['docker ps', /not of the form/],
+    [' exec docker ps', /not of the form/],
+    ['sh -c id', /not of the form/],
+    ['cd /srv; exec docker ps', /" && exec " must follow the directory, not "; exec docker ps"/],
+    [`cd ${P} && docker ps`, /" && exec " must follow the directory/],
+    [`cd ${P} || exec docker ps`, /" && exec " must follow the directory/],
+    [`cd ${P}`, /" && exec " must follow the directory/],
+    ["exec 'docker ps", /unexpected '''/],
+    ["exec 'docker'ps", /unexpected 'p'/],
+    ["exec 'dock''er' ps", /unexpected '''/],
+    ["exec 'a'\\''", /unexpected '\\'/],
+    ['exec "docker" ps', /unexpected '"'/],
+    ['exec docker ps \\; id', /unexpected '\\'/],
+    ['exec docker ps {a,b}', /unexpected '\{'/],
+    ['exec docker ps #x', /unexpected '#'/],
+    ['exec dockér ps', /unexpected \$'\\303'/],
+    [`exec docker ps ${'a '.repeat(5000)}x`, /longer than 8 KiB/],
+    ['', /no command/],
+  ];
+  it.each(BAD_SYNTAX)('refuses the line %j', (line, why) => {
+    const res = guard(line);
+    expect(res.code).toBe(126);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^opsbot-guard: refused: [^\n]+\n$/);
+    expect(res.stderr).toMatch(why);
+  });
+
+  const NOT_ALLOWED: [string[], string | undefined][] = [
+    [['rm', '-rf', '/tmp/x'], P],
+    [['sh', '-c', 'id'], P],
+    [['bash'], undefined],
+    [['exec', 'docker', 'ps'], P],
+    [['/usr/bin/docker', 'ps'], P],
+    [['docker', 'run', '--rm', '-v', '/:/host', 'busybox', 'sh'], P],
+    [['docker', 'exec', 'watchtower', 'sh'], P],
+    [['docker', '-H', 'tcp://10.0.0.1:2375', 'ps'], P],
+    [['docker', 'system', 'prune', '-af'], P],
+    [['docker', 'system', 'dial-stdio', 'x'], P],
+    [['docker', 'image', 'rm', 'busybox'], P],
+    [['docker', 'image', 'save', '-o', '/home/deploy/.ssh/authorized_keys', 'busybox'], P],
+    [['docker', 'login', '--password-stdin', '-u', 'bot', 'registry.example.com'], P],
+    [['docker', 'stats'], P],
+    [['docker', 'compose', '-f', 'x.yml', 'exec', '-T', 'mongo', 'sh', '-c', 'id'], P],
+    [['docker-compose', ...F, 'exec', 'mongo', 'mongorestore'], P],
+    [['docker-compose', ...F, 'run', 'adonisjs', 'sh'], P],
+    [['docker-compose', ...F, 'down', '-v'], P],
+    [['docker-compose', ...F, 'config', '-o', '/home/deploy/.ssh/authorized_keys'], P],
+    [['docker-compose', '--env-file', '/etc/shadow', 'config'], P],
+    [['docker-compose', '--project-directory', '/', 'up', '-d'], P],
+    [['docker-compose', '-f', '../../etc/evil.yml', 'up', '-d'], P],
+    [['docker-compose', '-f', '/tmp/evil.yml', 'up', '-d'], P],
+    [['docker-compose', '-f', '/tmp/evil.yml', 'up', '-d'], undefined],
+    [['docker-compose', '-p', 'Bad Name', 'ps'], P],
+    [['docker-compose', ...F, 'restart'], P],
+    [['docker-compose', ...F, 'restart', '--help'], P],
+    [['docker-compose', ...F, 'up', '-d', '--build', 'adonisjs'], P],
+    [['docker-compose', ...F, 'up', 'adonisjs'], P],
+    [['docker-compose', ...F, 'kill', 'adonisjs'], P],
+    [['docker-compose', ...F, 'kill', '-s', 'SIGHUP', 'a', 'b'], P],
+    [['curl', '-sS', '-o', '/tmp/x', '-w', '%{http_code}', '--max-time', '10', 'http://127.0.0.1/'], P],
+    [['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', 'file:///etc/shadow'], P],
+    [['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', 'http://x/', '-o', '/tmp/y'], P],
+    [['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '1e9', 'http://x/'], P],
+    [['wget', '-q', '-O', '/home/deploy/.bashrc', '-T', '10', 'http://x/'], P],
+    [['cat', '/etc/shadow'], P],
+    [['cat', '.env', '/etc/shadow'], P],
+    [['cat', '.env'], undefined],
+    [['df', '--output=source'], P],
+  ];
+  it.each(NOT_ALLOWED.map(([argv, cwd]) => [commandLine(argv, cwd), argv] as const))('refuses the argv of %s', (line) => {
+    const res = guard(line);
+    expect(res.code).toBe(126);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^opsbot-guard: refused: (not an allowed command|cat: only inside a project directory)[^\n]*\n$/);
+  });
+
+  it('cd: only absolute paths without .., and only the listed project dirs when OPSBOT_GUARD_PROJECT_DIRS is set', () => {
+    const ps = ['docker', 'ps'];
+    expect(guard(commandLine(ps, '/anything/at/all')).code).toBe(0);
+    expect(guard(commandLine(ps, 'relative')).stderr).toMatch(/^opsbot-guard: refused: cd: not an absolute path/);
+    expect(guard(commandLine(ps, '/srv/app/../../etc')).stderr).toMatch(/^opsbot-guard: refused: cd: not an absolute path without '\.\.'/);
+    const env = { OPSBOT_GUARD_PROJECT_DIRS: '/srv/app:/srv/other/' };
+    for (const ok of ['/srv/app', '/srv/app/', '/srv/other']) expect(guard(commandLine(ps, ok), { env }).code, ok).toBe(0);
+    for (const bad of ['/srv', '/srv/app/sub', '/srv/application', '/']) {
+      const res = guard(commandLine(ps, bad), { env });
+      expect(res.code, bad).toBe(126);
+      expect(res.stderr).toMatch(/^opsbot-guard: refused: cd: .* is not in OPSBOT_GUARD_PROJECT_DIRS\n$/);
+    }
+  });
+
+  it('runs an allowed argv in its directory with no shell, and logs it', () => {
+    const project = join(dir, "project with 'quotes' and $(id)");
+    const log = join(dir, 'guard.log');
+    spawnSync('mkdir', ['-p', project]);
+    writeFileSync(join(project, '.env'), 'DB_PASSWORD=hunter2\n');
+    const line = commandLine(['cat', '.env'], project);
+    const res = guard(line, { check: false, env: { OPSBOT_GUARD_LOG: log, SSH_CLIENT: '203.0.113.7 50000 22' } });
+    expect(res).toEqual({ code: 0, stdout: 'DB_PASSWORD=hunter2\n', stderr: '' });
+    expect(readFileSync(log, 'utf8')).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z from=203\\.0\\.113\\.7 ran: ${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+  });
+
+  it('refuses without running anything, says why on one line, exits 126, and logs the refusal on one line', () => {
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'still here');
+    const log = join(dir, 'refusals.log');
+    const line = `${commandLine(['rm', '-f', victim])}\n`;
+    const res = guard(line, { check: false, env: { OPSBOT_GUARD_LOG: log } });
+    expect(res.code).toBe(126);
+    expect(res.stderr).toBe(`opsbot-guard: refused: not a command line the bot sends: unexpected $'\\n' at "\\n" (shell syntax is not accepted)\n`);
+    const res2 = guard(commandLine(['rm', '-f', victim]), { check: false, env: { OPSBOT_GUARD_LOG: log } });
+    expect(res2.code).toBe(126);
+    expect(res2.stderr).toBe(`opsbot-guard: refused: not an allowed command: rm -f ${victim}\n`);
+    expect(existsSync(victim)).toBe(true);
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/ from=local refused \(not a command line the bot sends: unexpected \$'\\n' at "\\n" \(shell syntax is not accepted\)\): exec rm -f \S+victim\\n$/);
+    expect(lines[1]).toMatch(/ from=local refused \(not an allowed command: rm -f \S+victim\): exec rm -f \S+victim$/);
+  });
+
+  it('refuses everything when its log file cannot be written, so nothing runs unlogged', () => {
+    const project = join(dir, 'p2');
+    spawnSync('mkdir', ['-p', project]);
+    writeFileSync(join(project, '.env'), 'X=1\n');
+    const res = guard(commandLine(['cat', '.env'], project), { check: false, env: { OPSBOT_GUARD_LOG: join(dir, 'no/such/dir/guard.log') } });
+    expect(res.code).toBe(126);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^opsbot-guard: refused: cannot write the log /);
+  });
+});
