@@ -281,7 +281,7 @@ async function benchPs(h: Harness, env: StagingEnv): Promise<void> {
   try {
     const args = [
       '-i', env.keyPath, '-p', String(env.sshPort), '-o', `UserKnownHostsFile=${env.knownHostsPath}`, '-o', 'BatchMode=yes',
-      `${env.user}@${env.sshHost}`, `cd ${shq(env.projectDir)} && ${compose}`,
+      `${env.user}@${env.sshHost}`, `cd ${shq(env.projectDir)} && exec ${compose}`,
     ];
     const sshOnce = async (): Promise<number> => {
       const t = await timed(() => execFileAsync('ssh', args, { timeout: 60_000 }));
@@ -318,7 +318,7 @@ async function benchPs(h: Harness, env: StagingEnv): Promise<void> {
   row('2. /ps ÷ on-host compose', ratio(vsHost), '≤ 1.20×', Number.isFinite(vsHost) ? vsHost <= 1.2 : undefined);
   notes.push(
     `2. /ps: wall time from \`sendCommand\` to the final reply listing the services (\`waitForReply\`), warm SSH connection, 1 warm-up + median of ${PS_RUNS}. ` +
-      `Fresh ssh: \`ssh -i <key> -p ${env.sshPort} -o UserKnownHostsFile=<known_hosts> -o BatchMode=yes ${env.user}@${env.sshHost} 'cd <projectDir> && ${compose}'\`, ` +
+      `Fresh ssh: \`ssh -i <key> -p ${env.sshPort} -o UserKnownHostsFile=<known_hosts> -o BatchMode=yes ${env.user}@${env.sshHost} 'cd <projectDir> && exec ${compose}'\`, ` +
       `1 warm-up + median of ${SSH_RUNS}. On host: \`${compose}\` in the project dir with DOCKER_HOST = the staging socket (hostCompose), 1 warm-up + median of ${ONHOST_RUNS}. ` +
       `${detail.join('; ')}.`,
   );

@@ -35,6 +35,10 @@ KNOWN_HOSTS=$SSH_DIR/known_hosts
 DEPLOY_KEY=$STAGING_DIR/deploy_ed25519
 LOGGING_SHELL=$STAGING_DIR/bin/logging-shell
 COMMANDS_LOG=$STAGING_DIR/commands.log
+# The deploy key's forced command (deploy/opsbot-guard, installed here by up) and its log.
+GUARD_SRC=$(cd "$STAGING_SRC/../.." && pwd)/deploy/opsbot-guard
+GUARD=$STAGING_DIR/bin/opsbot-guard
+GUARD_LOG=$STAGING_DIR/guard.log
 PROJECT_DIR=$STAGING_DIR/project
 ENV_JSON=$STAGING_DIR/env.json
 

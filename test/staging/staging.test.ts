@@ -104,16 +104,17 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
 
   it('lets deploy in with the generated key and runs docker-compose ps, recorded in the command log', async () => {
     const mark = await commandsLogMark();
-    const command = `cd ${env.projectDir} && docker-compose -f ${env.composeFiles[0]} ps`;
+    // The key's forced command (deploy/opsbot-guard) takes only lines shaped like the bot's.
+    const command = `cd ${env.projectDir} && exec docker-compose -f ${env.composeFiles[0]} ps`;
     const out = await sshRun(env, command);
     for (const svc of env.services) expect(out).toContain(svc === 'watchtower' ? 'watchtower' : `brainbytes_${svc}_1`);
     expect(await commandsLogSince(mark)).toEqual([command]);
   });
 
-  it('logs a multi-line command on one line and nothing when nothing ran', async () => {
+  it('logs a multi-line command on one line, also one the guard refuses, and nothing when nothing ran', async () => {
     const mark = await commandsLogMark();
     expect(await commandsLogSince(mark)).toEqual([]);
-    expect(await sshRun(env, 'echo one\necho two')).toBe('one\ntwo\n');
+    await expect(sshRun(env, 'echo one\necho two')).rejects.toThrow(/opsbot-guard: refused: /);
     expect(await commandsLogSince(mark)).toEqual(['echo one\\necho two']);
   });
 
@@ -130,8 +131,9 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
     };
     const ssh = await connect(env.hostKeyFingerprint);
     try {
-      const res = await ssh.execCommand('echo "$DOCKER_HOST"');
-      expect(res.stdout).toBe(env.dockerHost);
+      // watchtower exists on the staging engine only: sshd's SetEnv DOCKER_HOST took effect.
+      const res = await ssh.execCommand(`exec docker inspect --format '{{.Name}}' watchtower`);
+      expect(res.stdout).toBe('/watchtower');
     } finally {
       ssh.dispose();
     }
@@ -139,7 +141,7 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
   });
 
   it('serves the Docker API over ssh with docker system dial-stdio', async () => {
-    const child = spawn('ssh', [...sshArgs(env), 'docker system dial-stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', [...sshArgs(env), 'exec docker system dial-stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.stdin.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
@@ -242,7 +244,7 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
       expect(pids().dockerd).toBe(dockerd);
       expect(pids().sshd).not.toBe(String(process.pid));
       expect((await serviceStates()).watchtower?.state).toBe('running');
-      expect(await sshRun(env, 'echo ok')).toBe('ok\n');
+      expect(await sshRun(env, 'exec docker system df')).toMatch(/^TYPE/);
     });
 
     it('down stops it all, and up brings it back with the same keys', { timeout: 180_000 }, async () => {
@@ -255,7 +257,7 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
       await execFileAsync('bash', [stagingScripts.up]);
       expect(readStaging()).toEqual(env);
       await waitForServices();
-      expect(await sshRun(env, 'docker ps -q | wc -l')).toBe('5\n');
+      expect((await sshRun(env, 'exec docker ps -q')).trim().split('\n')).toHaveLength(5);
     });
   });
 });

@@ -31,8 +31,16 @@ export const StagingEnvSchema = z.object({
   composeProject: z.string(),
   /** `unix://…/docker.sock` of the staging engine (sshd sets it for `deploy` too). */
   dockerHost: z.string().startsWith('unix://'),
-  /** One line per command that reached the host as `deploy`: `<ISO time> <command>`. */
+  /**
+   * One line per command that reached the host as `deploy`: `<ISO time> <command>`, as the
+   * client sent it, whether the guard then ran or refused it.
+   */
   commandsLog: z.string(),
+  /**
+   * What deploy/opsbot-guard (the deploy key's forced command) decided, one line per command:
+   * `<ISO time> from=<ip> ran: <command>` or `<ISO time> from=<ip> refused (<why>): <command>`.
+   */
+  guardLog: z.string(),
   services: z.array(z.string()),
   ports: z.object({ adonisjs: z.number(), nextjs: z.number(), 'reverse-proxy': z.number() }),
   /** The fake secrets planted in the project's .env (and logged by adonisjs at start). */
