@@ -204,6 +204,13 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     expect(lines[1]).toMatch(/ from=local refused \(not an allowed command: rm -f \S+victim\): exec rm -f \S+victim$/);
   });
 
+  it('sends the Docker API channel to OPSBOT_GUARD_DOCKER_API when set (e.g. a read-only socket proxy)', () => {
+    const socket = join(dir, 'no-proxy-here.sock');
+    const res = guard(commandLine(['docker', 'system', 'dial-stdio']), { check: false, env: { OPSBOT_GUARD_DOCKER_API: `unix://${socket}` } });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(socket);
+  });
+
   it('refuses everything when its log file cannot be written, so nothing runs unlogged', () => {
     const project = join(dir, 'p2');
     spawnSync('mkdir', ['-p', project]);
