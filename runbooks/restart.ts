@@ -79,7 +79,7 @@ export const restart = defineRunbook({
           ok &&= r.ok;
         }
         ctx.note(`docker API: logs ${p.service} --tail 20`);
-        const logs = await containerLogs(host, state.Id, { tail: 20 });
+        const { text: logs } = await containerLogs(host, state.Id, { tail: 20 });
         return {
           ok,
           summary: ok ? 'healthy' : 'verification failed',

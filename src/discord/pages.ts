@@ -45,3 +45,45 @@ export function codeBlock(escaped: string): string {
  * embed (≤ 2000, see render.ts) stay under Discord's 6000 characters per message.
  */
 export const PAGE_SIZE = 3500;
+
+/** What a page click needs of a stored output, split once. */
+export interface PagedOutput {
+  title: string;
+  attachment: string;
+  pages: string[];
+}
+
+/**
+ * The split pages of recently shown outputs, so ◀ ▶ neither re-reads a large output from the
+ * database nor re-splits it on every click. Bounded by characters; the least recently used go first.
+ */
+export class PageCache {
+  private readonly entries = new Map<string, PagedOutput & { size: number }>();
+  private total = 0;
+  constructor(private readonly maxChars = 16_000_000) {}
+
+  get(outputId: string): PagedOutput | undefined {
+    const e = this.entries.get(outputId);
+    if (e) {
+      this.entries.delete(outputId);
+      this.entries.set(outputId, e);
+    }
+    return e;
+  }
+
+  set(outputId: string, value: PagedOutput): PagedOutput {
+    const size = value.pages.reduce((t, p) => t + p.length, 0);
+    if (size > this.maxChars) return value;
+    const old = this.entries.get(outputId);
+    if (old) this.total -= old.size;
+    this.entries.delete(outputId);
+    this.entries.set(outputId, { ...value, size });
+    this.total += size;
+    for (const [id, e] of this.entries) {
+      if (this.total <= this.maxChars) break;
+      this.entries.delete(id);
+      this.total -= e.size;
+    }
+    return value;
+  }
+}

@@ -26,3 +26,20 @@ describe('pagination', () => {
     expect(block.match(/```/g)).toHaveLength(2);
   });
 });
+
+describe('page cache', () => {
+  it('stays within its character budget, dropping the least recently used first', async () => {
+    const { PageCache } = await import('../../src/discord/pages.js');
+    const cache = new PageCache(100);
+    const entry = (n: number) => ({ title: 't', attachment: 't.txt', pages: ['x'.repeat(n)] });
+    cache.set('a', entry(40));
+    cache.set('b', entry(40));
+    cache.get('a');
+    cache.set('c', entry(40));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.get('c')).toBeDefined();
+    cache.set('huge', entry(500));
+    expect(cache.get('huge')).toBeUndefined();
+  });
+});
