@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction, Interaction, APIEmbed } from 'discord.js';
+import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction, Interaction, APIEmbed, Message } from 'discord.js';
 import { MessageFlags } from 'discord.js';
 import type { Logger } from 'pino';
 import { isUserError } from '../engine/errors.js';
@@ -8,7 +8,9 @@ import type { Role, RunView } from '../engine/view.js';
 import { actorOf, type Access } from './access.js';
 import type { Command, CommandDeps } from './command.js';
 import { firstRefusal, hasRole, inAlertsChannel } from './guards.js';
-import { renderNotice, renderPage, renderView } from './render.js';
+import { deliver, deliverWithFallback, isTransient } from './deliver.js';
+import { PageCache } from './pages.js';
+import { paginate, renderNotice, renderPage, renderView, type RenderedMessage } from './render.js';
 
 type Replyable = ChatInputCommandInteraction | ButtonInteraction;
 
@@ -20,6 +22,7 @@ type Replyable = ChatInputCommandInteraction | ButtonInteraction;
  */
 export class Router {
   private readonly commands: Map<string, Command>;
+  private readonly pages = new PageCache();
 
   constructor(
     private readonly deps: CommandDeps & { log: Logger; access: () => Access },
@@ -70,12 +73,36 @@ export class Router {
 
   /** Runs a handler after a deferral and edits the deferred reply with its result. */
   private async answer(i: Replyable, work: () => Promise<RunView>, logFields: Record<string, unknown>): Promise<void> {
+    let view: RunView;
     try {
-      const view = await work();
-      const msg = await i.editReply(renderView(view));
+      view = await work();
+    } catch (err) {
+      return this.fail(i, err, logFields, true);
+    }
+    const channel = i.channel?.isSendable() ? i.channel : undefined;
+    await this.show(i, view, logFields, (m) => i.editReply(m), channel && ((m) => channel.send(m)), true);
+  }
+
+  /**
+   * Shows what a run did. The run already happened: a Discord failure is retried (then sent by
+   * another route), never the run; a rule break (4xx) is answered like any other error.
+   */
+  private async show(
+    i: Replyable,
+    view: RunView,
+    logFields: Record<string, unknown>,
+    send: (m: RenderedMessage) => Promise<Message>,
+    fallback: ((m: RenderedMessage) => Promise<Message>) | undefined,
+    ownReply = false,
+  ): Promise<void> {
+    const rendered = renderView(view);
+    const fields = { ...logFields, runId: view.runId };
+    try {
+      const msg = await deliverWithFallback(() => send(rendered), fallback && (() => fallback(rendered)), { log: this.deps.log, fields });
       if (view.gate) this.deps.engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
     } catch (err) {
-      await this.fail(i, err, logFields, true);
+      if (!isTransient(err)) return this.fail(i, err, logFields, ownReply);
+      this.deps.log.error({ ...fields, err }, 'could not show a run result on Discord; /audit has it');
     }
   }
 
@@ -86,7 +113,7 @@ export class Router {
       // The deferred reply is public; a user error belongs to the one who asked.
       if (ownReply && i.deferred) await i.deleteReply().catch(() => undefined);
       if (!i.deferred && !i.replied) return void (await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral }));
-      await i.followUp({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
+      await deliver(() => i.followUp({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral }), { log: this.deps.log, fields: logFields, budgetMs: 30_000 });
       return;
     }
     const errorId = `e${randomBytes(4).toString('hex')}`;
@@ -121,7 +148,7 @@ export class Router {
     const [kind, ...rest] = i.customId.split(':');
     switch (kind) {
       case 'gate':
-        return this.gate(i, rest[0] ?? '', Number(rest[1]), rest[2] === 'confirm' ? 'confirm' : 'cancel');
+        return this.gate(i, rest[0] ?? '', Number(rest[1]), rest[2] === 'confirm' ? 'confirm' : 'cancel', rest[3]);
       case 'page':
         return this.page(i, rest[0] ?? '', Number(rest[1]));
       case 'logs': {
@@ -141,14 +168,14 @@ export class Router {
     }
   }
 
-  private async gate(i: ButtonInteraction, runId: string, stepIdx: number, decision: 'confirm' | 'cancel'): Promise<void> {
+  private async gate(i: ButtonInteraction, runId: string, stepIdx: number, decision: 'confirm' | 'cancel', planHash: string | undefined): Promise<void> {
     const { engine } = this.deps;
     const wrongChannel = inAlertsChannel({ channelId: i.channelId, roles: [] }, this.deps.access());
     if (wrongChannel) return void (await i.reply({ ...renderNotice(wrongChannel), flags: MessageFlags.Ephemeral }));
     let decided;
     try {
       // Synchronous: a refused or losing click is answered before anything is acknowledged.
-      decided = engine.authorize(runId, stepIdx, decision, this.actor(i));
+      decided = engine.authorize(runId, stepIdx, decision, this.actor(i), planHash);
     } catch (err) {
       if (!isUserError(err)) return this.fail(i, err, { button: 'gate', runId });
       await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
@@ -167,22 +194,30 @@ export class Router {
         return false;
       },
     );
+    let view: RunView;
     try {
-      const view = await engine.proceed(decided);
-      const msg = acked ? await i.editReply(renderView(view)) : await i.message.edit(renderView(view));
-      if (view.gate) engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
+      view = await engine.proceed(decided);
     } catch (err) {
       if (acked) await this.fail(i, err, { button: 'gate', runId });
       else this.deps.log.error({ err, runId }, 'a confirmed run failed to report');
+      return;
     }
+    const viaChannel = (m: RenderedMessage) => i.message.edit(m);
+    await this.show(i, view, { button: 'gate', runId }, acked ? (m) => i.editReply(m) : viaChannel, acked ? viaChannel : undefined);
   }
 
   private async page(i: ButtonInteraction, outputId: string, page: number): Promise<void> {
     const refusal = this.refuse(i, 'viewer');
     if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
-    const out = this.deps.store.getOutput(outputId);
-    if (!out) return void (await i.reply({ ...renderNotice('This output is no longer stored; run the command again.'), flags: MessageFlags.Ephemeral }));
-    const { embed, row } = renderPage({ outputId: out.id, title: out.title, text: out.text }, page);
+    // The whole output is read from the database and split only when its pages are not cached
+    // (stored outputs never change, so a cached split stays right).
+    let paged = this.pages.get(outputId);
+    if (!paged) {
+      const out = this.deps.store.getOutput(outputId);
+      if (!out) return void (await i.reply({ ...renderNotice('This output is no longer stored; run the command again.'), flags: MessageFlags.Ephemeral }));
+      paged = this.pages.set(outputId, paginate(out));
+    }
+    const { embed, row } = renderPage({ ...paged, outputId }, page);
     // Keep the rest of the message (status embed, action buttons); swap only the page.
     const embeds: APIEmbed[] = i.message.embeds.map((e) => e.toJSON());
     const at = embeds.findIndex((e) => e.footer?.text.startsWith('page ') === true);
