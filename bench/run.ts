@@ -15,7 +15,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -495,6 +495,53 @@ function childMem(child: ChildProcess): Promise<ChildMem> {
   });
 }
 
+const BURST = 50;
+
+/** Node flags of package.json's start script (e.g. --max-semi-space-size=2). */
+const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  return start.split(/\s+/).filter((w) => w.startsWith('--'));
+})();
+
+/** Lines of the staging host's command log: one per process the bot started there over SSH. */
+const commandLogLines = (env: StagingEnv): string[] => readFileSync(env.commandsLog, 'utf8').split('\n').filter((l) => l.length > 0);
+
+/**
+ * 7. A freshly started bot (no SSH connection, nothing cached), BURST members sending /ps in the
+ * same instant: every final reply, its latency from the send, and what the burst made the host run.
+ */
+async function coldBurst(env: StagingEnv, double: DiscordDouble): Promise<void> {
+  const metric = `7. cold start, ${BURST} concurrent /ps to the final reply (bot child)`;
+  try {
+    const before = commandLogLines(env).length;
+    const t0 = performance.now();
+    const handles = Array.from({ length: BURST }, () => double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' }));
+    const acks = await Promise.allSettled(handles.map((x) => x.acknowledged({ timeoutMs: 5000 })));
+    const replies = await Promise.allSettled(handles.map((x) => x.waitForReply(undefined, { timeoutMs: 30_000 }).then((m) => ({ m, ms: performance.now() - t0 }))));
+    await sleep(500); // let the command log settle
+    const ran = commandLogLines(env).slice(before);
+    const ackMs = acks.map((a) => (a.status === 'fulfilled' ? a.value.latencyMs : Number.POSITIVE_INFINITY));
+    const done = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const good = done.filter((r) => isPsReply(r.m));
+    const finalMs = replies.map((r) => (r.status === 'fulfilled' && isPsReply(r.value.m) ? r.value.ms : Number.POSITIVE_INFINITY));
+    const errors = done.filter((r) => !isPsReply(r.m)).map((r) => textOf(r.m).replace(/\s+/g, ' ').trim().slice(0, 160));
+    const p99 = percentile(finalMs, 99);
+    row(`${metric}: answered`, `${good.length} of ${BURST}`, `${BURST}`, good.length === BURST);
+    row(`${metric}: p50 / p99`, `${ms(percentile(finalMs, 50))} / ${ms(p99)}`, 'p99 < 1.5 s', p99 < 1500);
+    row(`${metric}: ack p99 (from the double)`, ms(percentile(ackMs, 99)), '< 50 ms', percentile(ackMs, 99) < 50);
+    row(`${metric}: processes started on the host`, String(ran.length), '≤ 5', ran.length <= 5);
+    notes.push(
+      `7. Cold burst: the bot child process (below), right after "opsbot started" and before any other command (no SSH connection yet, compose flavour, ` +
+        `services and project unknown); ${BURST} \`/ps\` sent in one tick through the double; final latency = send → the reply with the services as the double ` +
+        `received it. Host processes = lines the staging host's command log gained (every SSH exec and every Docker API channel, \`docker system dial-stdio\`, ` +
+        `is one process there): ${ran.map((l) => l.replace(/^\S+ /, '')).join(' | ')}.` +
+        `${errors.length > 0 ? ` Error replies: ${errors.join('; ')}.` : ''}`,
+    );
+  } catch (err) {
+    failed(metric, 'p99 < 1.5 s, ≤ 5 host processes', err);
+  }
+}
+
 async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDouble>): Promise<void> {
   // Loaded only now: the TypeScript compiler alone would add ~100 MB to the in-process figures.
   const { compileBot } = await import('./compile.js');
@@ -527,7 +574,8 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   delete childEnv.NODE_OPTIONS;
 
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, ['--expose-gc', join(outDir, 'bench', 'bot-child.js')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // The node flags of `npm start` and the image's CMD, so the figure is that of the bot as it runs.
+  const child = spawn(process.execPath, [...START_FLAGS, '--expose-gc', join(outDir, 'bench', 'bot-child.js')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the bot child process');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -560,11 +608,11 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   const idleVm = procMemory(pid, 'VmRSS');
   say(`  idle: rss ${mib(idle.rss)}, heap used ${mib(idle.heapUsed)}`);
 
-  await ps(double);
+  await coldBurst(env, double);
   await sleep(500);
   const afterPs = await childMem(child);
 
-  row('5. idle RSS after startup (bot child process, after GC)', mib(idle.rss), '— (none given)', 'info');
+  row('5. idle RSS after startup (bot child process, after GC)', mib(idle.rss), '< 100 MB', idle.rss < 100 * MiB);
   row('5. idle RSS after first /ps (bot child, SSH open, after GC)', mib(afterPs.rss), '— (none given)', 'info');
   notes.push(
     `5. Idle RSS (child): the real entry point src/main.ts, transpiled to plain JavaScript in a temporary folder (TypeScript's transpileModule, no tsx loader) ` +
@@ -607,6 +655,13 @@ async function main(): Promise<void> {
   const leftovers = await removeBenchContainers();
   if (leftovers > 0) say(`removed ${leftovers} containers left by an earlier bench run`);
 
+  if (process.env.BENCH_ONLY === 'child') {
+    // Quick mode: only the bot as its own process (cold burst, idle RSS, /logs in the child).
+    const { startDiscordDouble } = await import('../test/discord-double/index.js');
+    await plantLogLines(env);
+    await benchChild(env, () => startDiscordDouble());
+    return;
+  }
   // Baseline of the bench process before any bot, double or discord.js module is loaded.
   await fullGc();
   const baseline = process.memoryUsage().rss;

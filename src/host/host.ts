@@ -66,10 +66,14 @@ export class Host {
     readonly config: HostConfig,
     readonly transport: Transport,
   ) {
-    const { docker, agent } = dockerOver(() => transport.openDockerStream());
+    const { docker, agent } = dockerOver(() => transport.openDockerStream(), config.name);
     this.docker = docker;
     // Keep-alive sockets are channels of the SSH connection: when it drops, so must they.
-    transport.onDisconnect(() => agent.destroy());
+    transport.onDisconnect(() => {
+      agent.destroy();
+      // A reconnect may meet a changed host (a redeploy while the link was down): ask again.
+      this.config_.forget();
+    });
     if (config.compose !== 'auto') this.flavour.set(config.compose);
     if (config.composeProject !== undefined) this.project.set(config.composeProject);
   }

@@ -17,9 +17,9 @@ export function parseDotenv(text: string): [string, string][] {
   return out;
 }
 
-/** The `environment` of every service in `compose config` output: a map, or a list of `K=V`. */
-export function composeEnvironment(yamlText: string): [string, string][] {
-  const doc = parseYaml(yamlText) as { services?: Record<string, { environment?: unknown } | null> } | null;
+/** The `environment` of every service in a `compose config` document (YAML text or parsed): a map, or a list of `K=V`. */
+export function composeEnvironment(config: string | Record<string, unknown>): [string, string][] {
+  const doc = (typeof config === 'string' ? parseYaml(config) : config) as { services?: Record<string, { environment?: unknown } | null> } | null;
   const out: [string, string][] = [];
   for (const service of Object.values(doc?.services ?? {})) {
     const env = service?.environment;
@@ -49,7 +49,7 @@ const watched = new WeakSet<Host>();
  * Once per connection and single-flight: callers arriving together share one read, and a
  * reconnect reads again (the host's configuration may have changed meanwhile). A failed read is
  * forgotten so that the next run tries again. Exactly two argv shapes reach the host, so that a
- * forced-command guard can allow them: `cat .env` (in the project directory) and compose `config`.
+ * forced-command guard can allow them: `cat .env` (in the project directory) and compose `config` (through `Host.composeConfig`).
  * A missing `.env` is normal (exit code ≠ 0: nothing to learn from it).
  */
 export function learnHostSecrets(host: Host): Promise<number> {
@@ -61,13 +61,11 @@ export function learnHostSecrets(host: Host): Promise<number> {
   }
   const reading = (async () => {
     const entries: [string, string][] = [];
-    const dotenv = await host.exec(['cat', '.env']);
+    // The compose configuration is the one the host layer reads for its services anyway (shared,
+    // single-flight): learning the secrets adds one process on the host, `cat .env`.
+    const [dotenv, config] = await Promise.all([host.exec(['cat', '.env']), host.composeConfig()]);
     if (dotenv.exitCode === 0) entries.push(...parseDotenv(dotenv.stdout));
-    const config = await host.exec(await host.composeArgv(['config']));
-    if (config.exitCode !== 0) {
-      throw new Error(`compose config exited ${config.exitCode ?? config.signal ?? '?'} on host "${host.name}"`);
-    }
-    entries.push(...composeEnvironment(config.stdout));
+    entries.push(...composeEnvironment(config.document));
     return addSecretValues(entries);
   })();
   learned.set(host, reading);
