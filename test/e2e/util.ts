@@ -29,5 +29,9 @@ export const isEphemeral = (m: DoubleMessage): boolean => ((m.flags ?? 0) & 64) 
 
 /** Host command lines that changed something (restart/stop/up/kill/rm…), from the staging command log. */
 export function mutatingCommands(lines: string[]): string[] {
-  return lines.filter((l) => /\b(restart|stop|start|up|down|kill|rm|pull|exec|certbot|mongorestore)\b/.test(l) && !/config --services|\bversion\b/.test(l));
+  // The transport runs every command as `[cd <dir> &&] exec <argv…>`: that shell `exec` is no `docker exec`.
+  return lines.filter((l) => {
+    const cmd = l.replace(/^(cd \S+ && )?exec /, '');
+    return /\b(restart|stop|start|up|down|kill|rm|pull|exec|certbot|mongorestore)\b/.test(cmd) && !/config --services|\bversion\b/.test(cmd);
+  });
 }
