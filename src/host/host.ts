@@ -54,7 +54,7 @@ const WORKDIR_LABEL = 'com.docker.compose.project.working_dir';
  * Docker API by compose labels (names and v1's `ps` columns are unreliable).
  */
 export class Host {
-  readonly docker: Docker;
+  private dockerLink: ReturnType<typeof dockerOver> | undefined;
   // Every fact below is single-flight: concurrent callers share one lookup on the host.
   private readonly flavour = new Lookup(() => this.detectFlavour(), Number.POSITIVE_INFINITY);
   private readonly config_ = new Lookup(() => this.readComposeConfig(), SERVICES_TTL_MS);
@@ -66,16 +66,20 @@ export class Host {
     readonly config: HostConfig,
     readonly transport: Transport,
   ) {
-    const { docker, agent } = dockerOver(() => transport.openDockerStream(), config.name);
-    this.docker = docker;
     // Keep-alive sockets are channels of the SSH connection: when it drops, so must they.
     transport.onDisconnect(() => {
-      agent.destroy();
+      this.dockerLink?.agent.destroy();
       // A reconnect may meet a changed host (a redeploy while the link was down): ask again.
       this.config_.forget();
     });
     if (config.compose !== 'auto') this.flavour.set(config.compose);
     if (config.composeProject !== undefined) this.project.set(config.composeProject);
+  }
+
+  /** The host's Docker API (dockerode over channels of the SSH link), made on first use. */
+  get docker(): Docker {
+    this.dockerLink ??= dockerOver(() => this.transport.openDockerStream(), this.config.name);
+    return this.dockerLink.docker;
   }
 
   get name(): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
 import { commandLine } from './quote.js';
@@ -58,6 +58,8 @@ export class SshTransport implements Transport {
       throw new UserError('host.key-unreadable', `The SSH key for host "${t.name}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}). Check its keyPath in the configuration.`, { cause: err });
     }
     let seenKey: string | undefined;
+    // Loaded on first connection: an idle bot that has not reached a host yet needs no SSH code.
+    const { NodeSSH } = await import('node-ssh');
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
