@@ -37,7 +37,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   const pruneTimer = setInterval(prune, 3_600_000).unref();
   const hosts = new Map(config.hosts.map((h) => [h.name, createHost(h)]));
   const engine = new Engine(store, hosts, config, log.child({ component: 'engine' }), runbooks);
-  const commands = buildCommands([...hosts.keys()]);
+  const commands = buildCommands([...hosts.keys()], { fourEyes: config.gates.fourEyes });
   let discord: DiscordBot;
   try {
     discord = await startDiscordBot({ token: env.DISCORD_TOKEN, apiUrl: env.DISCORD_API_URL, config, engine, store, commands, log: log.child({ component: 'discord' }), ...options });
@@ -53,8 +53,8 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     discord,
     async stop() {
       clearInterval(pruneTimer);
-      // New clicks go unanswered (Discord shows them failed, nothing runs); running steps finish
-      // and report before the connection closes.
+      // New clicks are answered "restarting, nothing was run"; running steps finish and report
+      // before the connection closes.
       discord.pause();
       const left = await engine.drain(60_000);
       if (left > 0) log.warn({ runs: left }, 'stopping with runs still executing; they will be marked interrupted at the next start');

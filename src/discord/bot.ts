@@ -1,11 +1,11 @@
-import { Client, Events, GatewayIntentBits, type Guild, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, type Guild, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
 import { resolveAccess, type Access } from './access.js';
 import type { Command } from './command.js';
-import { renderView } from './render.js';
+import { renderNotice, renderView } from './render.js';
 import { Router } from './router.js';
 
 export interface DiscordBot {
@@ -17,10 +17,22 @@ export interface DiscordBot {
   stop(): Promise<void>;
 }
 
+/** Discord drops an interaction unanswered after 3 s: one still waiting for the router after this is told to retry. */
+const START_WAIT_MS = 2000;
+export const STARTING_TEXT = 'opsbot is starting, try again in a few seconds; nothing was run.';
+export const RESTARTING_TEXT = 'opsbot is restarting; nothing was run, try again in a minute.';
+
+/** Answers an interaction without running anything (the bot is starting or stopping). */
+async function answerIdle(i: Interaction, text: string): Promise<void> {
+  if (i.isAutocomplete()) await i.respond([]);
+  else if (i.isRepliable()) await i.reply({ ...renderNotice(text), flags: MessageFlags.Ephemeral });
+}
+
 /**
  * Logs in (Guilds intent only: slash commands need no message content), resolves the alerts
  * channel and roles, registers the guild's commands, routes interactions, and disables the
- * buttons of gates that expire.
+ * buttons of gates that expire. Every interaction from READY on is answered: queued while the
+ * bot gets ready, refused with a clear word while it stops.
  */
 export async function startDiscordBot(opts: {
   token: string;
@@ -33,22 +45,53 @@ export async function startDiscordBot(opts: {
   sweepIntervalMs?: number;
 }): Promise<DiscordBot> {
   const { config, engine, log } = opts;
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(opts.apiUrl ? { rest: { api: opts.apiUrl } } : {}) });
+  // Mentions in what the bot shows (who asked, who confirmed) must never notify anyone.
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] }, ...(opts.apiUrl ? { rest: { api: opts.apiUrl } } : {}) });
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
-  await client.login(opts.token);
-  await ready;
-  const guild = client.guilds.cache.get(config.discord.guildId) ?? (await client.guilds.fetch(config.discord.guildId));
-  const access = resolveAccess(guild, config.discord);
-  await guild.commands.set(opts.commands.map((c) => c.data));
-  log.info({ guild: guild.id, commands: opts.commands.map((c) => c.data.name) }, 'discord ready, commands registered');
 
-  const router = new Router({ engine, store: opts.store, log: log.child({ component: 'router' }), access: () => access }, opts.commands);
-  const onInteraction = (i: Interaction) => void router.handle(i);
+  // Listening from the start: a Confirm pressed while the bot (re)starts must not fail silently.
+  const state: { router?: Router; paused: boolean } = { paused: false };
+  const waiting = new Set<Interaction>();
+  const idle = (i: Interaction, text: string) =>
+    answerIdle(i, text).catch((err: unknown) => log.warn({ err, interaction: i.id }, 'could not answer an interaction while starting or stopping'));
+  const onInteraction = (i: Interaction) => {
+    if (state.paused) return void idle(i, RESTARTING_TEXT);
+    if (state.router) return void state.router.handle(i);
+    waiting.add(i);
+    setTimeout(() => {
+      if (waiting.delete(i)) void idle(i, STARTING_TEXT);
+    }, START_WAIT_MS).unref();
+  };
   client.on(Events.InteractionCreate, onInteraction);
 
+  let guild: Guild;
+  let access: Access;
+  try {
+    await client.login(opts.token);
+    await ready;
+    guild = client.guilds.cache.get(config.discord.guildId) ?? (await client.guilds.fetch(config.discord.guildId));
+    access = resolveAccess(guild, config.discord);
+    await guild.commands.set(opts.commands.map((c) => c.data));
+  } catch (err) {
+    await client.destroy();
+    throw err;
+  }
+  log.info({ guild: guild.id, commands: opts.commands.map((c) => c.data.name), queued: waiting.size }, 'discord ready, commands registered');
+  const router = new Router({ engine, store: opts.store, log: log.child({ component: 'router' }), access: () => access }, opts.commands);
+  state.router = router;
+  for (const i of waiting) void router.handle(i);
+  waiting.clear();
+
   const sweep = setInterval(() => {
-    for (const { gate, view } of engine.expireDue()) {
+    let due: ReturnType<Engine['expireDue']>;
+    try {
+      due = engine.expireDue();
+    } catch (err) {
+      // SQLITE_BUSY/FULL: try again at the next tick rather than take the process down.
+      return void log.error({ err }, 'gate expiry sweep failed; retrying at the next tick');
+    }
+    for (const { gate, view } of due) {
       if (gate.channel_id === null || gate.message_id === null) continue;
       const { embeds, components } = renderView(view);
       client.channels
@@ -64,7 +107,7 @@ export async function startDiscordBot(opts: {
     access,
     pause() {
       clearInterval(sweep);
-      client.off(Events.InteractionCreate, onInteraction);
+      state.paused = true;
     },
     async stop() {
       clearInterval(sweep);

@@ -52,6 +52,21 @@ export interface RestFault {
   scope?: 'user' | 'global' | 'shared';
 }
 
+/** A request a test holds back: it is answered only once the test releases it. */
+export interface RestHold {
+  /** HTTP method (`PUT`); default: any. */
+  method?: string;
+  /** Matched against the decoded path after `/api/v10`. */
+  path: RegExp;
+}
+
+/** A pending hold: `arrived` resolves when the first matching request is waiting; `release()` lets it (and later ones) through. */
+export interface RestHoldState {
+  readonly hold: Readonly<RestHold>;
+  readonly arrived: Promise<void>;
+  release(): void;
+}
+
 /** An injected fault and what it did so far. */
 export interface RestFaultState {
   readonly fault: Readonly<RestFault>;
@@ -96,6 +111,7 @@ export class RestApi {
   readonly #options: RestOptions;
   readonly #routes: Route[] = [];
   readonly #faults: RestFaultState[] = [];
+  readonly #holds: { hold: RestHold; arrive: () => void; released: Promise<void> }[] = [];
 
   constructor(world: World, options: RestOptions) {
     this.#world = world;
@@ -112,6 +128,34 @@ export class RestApi {
 
   clearFaults(): void {
     this.#faults.length = 0;
+  }
+
+  /** Holds matching requests back until `release()` (e.g. the bot's command registration, to act in between). */
+  addHold(hold: RestHold): RestHoldState {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const entry = { hold: { ...hold }, arrive, released };
+    this.#holds.push(entry);
+    return {
+      hold: entry.hold,
+      arrived,
+      release: () => {
+        release();
+        const at = this.#holds.indexOf(entry);
+        if (at !== -1) this.#holds.splice(at, 1);
+      },
+    };
+  }
+
+  async #waitForHolds(method: string, path: string): Promise<void> {
+    for (const h of [...this.#holds]) {
+      if ((h.hold.method === undefined || h.hold.method.toUpperCase() === method) && h.hold.path.test(path)) {
+        h.arrive();
+        await h.released;
+      }
+    }
   }
 
   #takeFault(method: string, path: string): Answer | undefined {
@@ -167,6 +211,7 @@ export class RestApi {
       route = found.route.template;
       if (found.route.auth) this.#checkAuth(req.headers.authorization);
       body = await parseRequestBody(raw, req.headers['content-type']);
+      await this.#waitForHolds(method, safeDecode(path));
       const fault = this.#takeFault(method, safeDecode(path));
       if (fault) {
         injected = true;

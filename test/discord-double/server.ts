@@ -10,7 +10,7 @@ import {
   buildModalSubmitInteraction,
 } from './interactions.js';
 import { LIMITS, MessageFlag } from './limits.js';
-import { RestApi, type RestFault, type RestFaultState } from './rest.js';
+import { RestApi, type RestFault, type RestFaultState, type RestHold, type RestHoldState } from './rest.js';
 import { type InteractionRecord, World } from './state.js';
 import type {
   DefaultChannelKey,
@@ -416,6 +416,14 @@ export class DiscordDouble<
     return this.#rest.addFault(fault);
   }
 
+  /**
+   * Holds matching REST requests unanswered until `release()`: e.g. the bot's command
+   * registration, so that a test can act between READY and the end of the bot's start.
+   */
+  holdRest(hold: RestHold): RestHoldState {
+    return this.#rest.addHold(hold);
+  }
+
   /** Removes every injected REST fault that is still pending. */
   clearRestFaults(): void {
     this.#rest.clearFaults();
@@ -514,6 +522,8 @@ export const restRoutes = {
   channelMessageEdit: { method: 'PATCH', path: /^\/channels\/\d+\/messages\/\d+$/ },
   /** `POST /channels/:channel/messages`: channel.send. */
   channelMessageCreate: { method: 'POST', path: /^\/channels\/\d+\/messages$/ },
+  /** `PUT /applications/:app/guilds/:guild/commands`: the bulk registration a bot does at start. */
+  guildCommandsPut: { method: 'PUT', path: /^\/applications\/\d+\/guilds\/\d+\/commands$/ },
 } as const satisfies Record<string, Pick<RestFault, 'method' | 'path'>>;
 
 /** Starts a Discord double on 127.0.0.1 (random port). */
