@@ -31,18 +31,27 @@ function show(m: DoubleMessage): void {
   process.stdout.write(`${out.join('\n')}\n\n`);
 }
 
+/** Longest a command may take to show its result (a restart waits for the service to come back). */
+const ANSWER_TIMEOUT_MS = 120_000;
+
 async function settle(handle: InteractionHandle): Promise<DoubleMessage | undefined> {
-  // Wait until the reply stops changing (a restart edits it as its steps finish).
-  let last: DoubleMessage | undefined;
-  try {
-    last = await handle.waitForReply(undefined, { timeoutMs: 60_000 });
-  } catch {
-    last = handle.followups().at(-1);
+  const ack = await handle.acknowledged({ timeoutMs: 5000 }).catch(() => undefined);
+  if (!ack) {
+    process.stdout.write('(the bot did not answer within 5 s)\n');
+    return undefined;
   }
-  for (let stable = 0; stable < 3; ) {
+  const opts = { timeoutMs: ANSWER_TIMEOUT_MS };
+  // A click acknowledged with an update (type 7) or a deferred update (type 6) answers by editing the
+  // clicked message: it has no reply of its own, so waiting for one waited for nothing (the demo hung
+  // after Confirm). Any answer may also come as a follow-up.
+  const answer = ack.type === 6 || ack.type === 7 ? handle.waitForUpdate(undefined, opts) : handle.waitForReply(undefined, opts);
+  let last: DoubleMessage | undefined = await Promise.race([answer, handle.waitForFollowup(undefined, opts)]).catch(() => handle.followups().at(-1));
+  // Then until it stops changing, within a bound: a message the bot keeps editing must not hold the prompt.
+  const deadline = Date.now() + 30_000;
+  for (let stable = 0; stable < 3 && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 300));
     const now = handle.message() ?? handle.followups().at(-1);
-    if (now && last && JSON.stringify(now) === JSON.stringify(last)) stable++;
+    if (JSON.stringify(now) === JSON.stringify(last)) stable++;
     else stable = 0;
     last = now ?? last;
   }
