@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import type { Logger } from 'pino';
 
@@ -37,7 +36,7 @@ export async function deliver<T>(send: () => Promise<T>, opts: DeliverOptions): 
     } catch (err) {
       if (!isTransient(err) || Date.now() + delay > deadline) throw err;
       opts.log.warn({ ...opts.fields, err, attempt, retryInMs: delay }, 'Discord did not take a message; retrying');
-      await sleep(delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 15_000);
     }
   }
