@@ -101,12 +101,16 @@ export const stats = defineRunbook({
     {
       title: 'Sample usage',
       mutates: false,
-      async run({ exec }) {
+      async run({ exec, host }) {
         // One command on the host: the docker CLI samples every container in parallel over the
         // local socket (twice, for CPU deltas), so the time hardly grows with the container count,
         // and no SSH channel is needed per container.
         const res = await exec(['docker', 'stats', '--no-stream', '--no-trunc', '--format', '{{json .}}'], { timeoutMs: 60_000 });
-        if (res.exitCode !== 0) return { ok: false, summary: `docker stats exited ${res.exitCode}: ${res.stderr.trim().slice(0, 300)}` };
+        if (res.exitCode !== 0) {
+          const err = res.stderr.trim().slice(0, 300);
+          const down = /Cannot connect to the Docker daemon|Is the docker daemon running/i.test(err);
+          return { ok: false, summary: down ? `Docker on host "${host.name}" is not running or cannot be reached: ${err}` : `docker stats exited ${res.exitCode}: ${err}` };
+        }
         const rows = res.stdout
           .split('\n')
           .filter((l) => l.trim().startsWith('{'))

@@ -1,7 +1,9 @@
 import { Agent } from 'node:http';
-import { Duplex } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
+import type { ClientChannel } from 'ssh2';
+import { UserError } from '../engine/errors.js';
 
 /**
  * A socket for the HTTP agent that is returned at once and attaches to its SSH channel when that
@@ -16,25 +18,74 @@ class ChannelSocket extends Duplex {
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(open: Promise<Duplex>) {
+  constructor(
+    open: Promise<Duplex>,
+    private readonly hostName: string,
+    private readonly report: (err: UserError) => void,
+  ) {
     super();
     open.then(
       (ch) => {
         if (this.destroyed) return void ch.destroy();
         this.channel = ch;
+        // `docker system dial-stdio` on the host: what it says on stderr, and how it exited.
+        let stderr = '';
+        let exit: { code: number | null; signal: string | null } | undefined;
+        (ch as Partial<ClientChannel>).stderr?.on('data', (d: Buffer) => {
+          if (stderr.length < 1000) stderr += d.toString('utf8');
+        });
+        ch.on('exit', (code: number | null, signal?: string) => {
+          exit = { code, signal: signal ?? null };
+        });
         ch.on('data', (d: Buffer) => {
           this.touch();
           if (!this.push(d)) ch.pause();
         });
-        ch.on('end', () => this.push(null));
+        // The end of the stream is judged at 'close', once the exit status is known: a dropped
+        // link or a dead engine must fail the request in flight. A plain end would leave a
+        // response cut mid-body waiting forever (node's http reports no error for that).
+        // A local `docker system dial-stdio` (LocalTransport) has no exit status to wait for.
+        const viaSsh = 'stderr' in ch;
+        if (!viaSsh) ch.on('end', () => this.push(null));
+        ch.on('close', () => {
+          if (!viaSsh) {
+            this.destroy();
+          } else if (exit?.code === 0) {
+            this.push(null);
+            this.destroy();
+          } else {
+            this.destroy(this.failure(exit, stderr.trim()));
+          }
+        });
         ch.on('error', (err: Error) => this.destroy(err));
-        ch.on('close', () => this.destroy());
         for (const q of this.queued) ch.write(q.chunk, q.callback);
         this.queued = [];
         if (this.ending) ch.end();
       },
       (err: Error) => this.destroy(err),
     );
+  }
+
+  private failure(exit: { code: number | null; signal: string | null } | undefined, stderr: string): UserError {
+    const err = this.describe(exit, stderr);
+    this.report(err);
+    return err;
+  }
+
+  private describe(exit: { code: number | null; signal: string | null } | undefined, stderr: string): UserError {
+    if (exit === undefined) {
+      return new UserError('host.connection-lost', `The SSH connection to host "${this.hostName}" was lost during a Docker API call; the call was cut off. Try again.`);
+    }
+    if (exit.code !== null && /Cannot connect to the Docker daemon|raw stream connection|docker\.sock|Is the docker daemon running/i.test(stderr)) {
+      return new UserError('host.docker-unreachable', `Docker on host "${this.hostName}" is not running or cannot be reached: ${stderr.slice(0, 300)}. Nothing was run.`);
+    }
+    const how = exit.code === null ? `was killed (${exit.signal ?? 'signal'})` : `exited ${exit.code}`;
+    return new UserError('host.docker-unreachable', `The Docker API stream to host "${this.hostName}" (\`docker system dial-stdio\`) ${how}${stderr ? `: ${stderr.slice(0, 300)}` : ''}. Docker on that host cannot be reached right now.`);
+  }
+
+  /** The link under this socket is gone: fail a request in flight with a clear error. */
+  linkLost(): void {
+    this.destroy(this.failure(undefined, ''));
   }
 
   override _read(): void {
@@ -96,13 +147,45 @@ class ChannelSocket extends Duplex {
  * slow and trips sshd's MaxStartups; keep-alive here lets a few channels carry every request.
  */
 class DockerStreamAgent extends Agent {
-  constructor(private readonly open: () => Promise<Duplex>) {
+  /** Why the last stream broke, to explain the bare "aborted" / "socket hang up" node reports. */
+  private lastFailure: { err: UserError; at: number } | undefined;
+
+  constructor(
+    private readonly open: () => Promise<Duplex>,
+    private readonly hostName: string,
+  ) {
     // Few sockets: each holds an SSH channel, and OpenSSH allows 10 per connection.
     super({ keepAlive: true, maxSockets: 4, maxFreeSockets: 4, timeout: 30_000 });
   }
 
   override createConnection(): Duplex {
-    return new ChannelSocket(this.open());
+    return new ChannelSocket(this.open(), this.hostName, (err) => {
+      this.lastFailure = { err, at: Date.now() };
+    });
+  }
+
+  /**
+   * A request's error as the person who asked should read it. When a stream breaks mid-response,
+   * node's http reports only "aborted" (ECONNRESET), whatever the socket was destroyed with.
+   */
+  explain(err: unknown): unknown {
+    if (err instanceof UserError) return err;
+    const e = err as { code?: unknown; message?: unknown } | null;
+    const broken = e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.code === 'ECONNABORTED' || e?.message === 'socket hang up' || e?.message === 'aborted';
+    if (!broken) return err;
+    const recent = this.lastFailure !== undefined && Date.now() - this.lastFailure.at < 10_000 ? this.lastFailure.err : undefined;
+    return recent ?? new UserError('host.connection-lost', `The Docker API connection to host "${this.hostName}" broke off (${String(e?.message)}); the call was cut off. Try again.`, { cause: err });
+  }
+
+  /**
+   * Called when the SSH link drops: sockets carrying a request fail it with a clear error first
+   * (destroyed without one, a response cut mid-body would never settle), then everything goes.
+   */
+  override destroy(): void {
+    for (const list of Object.values(this.sockets)) {
+      for (const socket of list ?? []) if (socket instanceof ChannelSocket) socket.linkLost();
+    }
+    super.destroy();
   }
 
   // docker-modem formats its request options (agent included) for a debug line on every call,
@@ -112,9 +195,21 @@ class DockerStreamAgent extends Agent {
   }
 }
 
-export function dockerOver(open: () => Promise<Duplex>): { docker: Docker; agent: Agent } {
-  const agent = new DockerStreamAgent(open);
+export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): { docker: Docker; agent: Agent } {
+  const agent = new DockerStreamAgent(open, hostName);
   // A timeout turns a request stuck on a dead channel into an error instead of a hang.
   const docker = new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);
+  // Every dockerode call ends in modem.dial's callback: the one place to explain a broken stream.
+  const modem = docker.modem as unknown as { dial: (options: unknown, callback: (err: unknown, data: unknown) => void) => unknown };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) =>
+    dial(options, (err, data) => {
+      if (data instanceof Readable) {
+        // A streamed response (logs) fails through the stream: node destroys it with "aborted".
+        const destroy = data.destroy.bind(data);
+        data.destroy = (e?: Error) => destroy(e === undefined ? e : (agent.explain(e) as Error));
+      }
+      callback(err === null || err === undefined ? err : agent.explain(err), data);
+    });
   return { docker, agent };
 }

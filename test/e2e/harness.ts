@@ -25,6 +25,8 @@ export interface HarnessOptions {
   expiryMinutes?: number;
   sweepIntervalMs?: number;
   fourEyes?: boolean;
+  /** Where the bot keeps its database (default: a fresh temp dir), e.g. on a small filesystem. */
+  databasePath?: string;
 }
 
 /** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
@@ -50,7 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       },
     ],
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
-    database: { path: join(dir, 'opsbot.db') },
+    database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
     log: { level: 'debug' },
   });
   const logs: string[] = [];

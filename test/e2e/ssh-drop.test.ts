@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandsLogMark, commandsLogSince, resetStaging, waitForServices } from '../staging/staging.js';
+import { commandsLogMark, commandsLogSince, dialStdioPids, hostDocker, killStagingSshSessions, resetStaging, serviceContainerIds, waitForServices } from '../staging/staging.js';
 import { startHarness, type Harness } from './harness.js';
 import { buttonId, buttonsOf, textOf } from './util.js';
 
@@ -81,6 +81,72 @@ describe('a dead SSH link', () => {
     const outcome = await confirm.waitForUpdate((m) => /[✅❌] \*\*Recreate from the compose file\*\* — /.test(textOf(m)), { timeoutMs: 30_000 });
     expect(textOf(outcome)).toMatch(/compose up output/);
     expect((await commandsLogSince(before)).filter((l) => /up -d --no-deps --force-recreate watchtower/.test(l))).toHaveLength(1);
+    expect(h.double.violations).toEqual([]);
+  });
+});
+
+describe('a link dropped in the middle of a Docker API stream', () => {
+  let h: Harness;
+  let id = '';
+  beforeAll(async () => {
+    await resetStaging();
+    h = await startHarness();
+    // A large log to stream: ~60,000 lines of ~120 bytes in nextjs's log.
+    id = (await serviceContainerIds('nextjs'))[0]!;
+    await hostDocker(['exec', id, 'sh', '-c', `seq 1 60000 | sed 's/^/flood-line ${'x'.repeat(100)} /' > /proc/1/fd/1`]);
+    const deadline = Date.now() + 30_000;
+    while (!(await hostDocker(['logs', '--tail', '1', id])).includes('flood-line')) {
+      if (Date.now() > deadline) throw new Error('the flood never reached the log');
+      await sleep(200);
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await resetStaging();
+  });
+
+  it('/logs cut off mid-stream fails clearly and promptly, and the next command reconnects', async () => {
+    // Warm the Docker API streams, then note how much each has written so far.
+    expect(textOf(await (await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' })).waitForReply())).toMatch(/nextjs/);
+    const written = (pid: number): number => {
+      try {
+        return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        return 0;
+      }
+    };
+    const before = new Map(dialStdioPids().map((pid) => [pid, written(pid)]));
+    const started = Date.now();
+    const logs = await h.double.sendCommand({ name: 'logs', options: { service: 'nextjs', since: '2020-01-01' }, member: 'viewer', channel: 'alerts' });
+    // Once a stream has sent 256 KiB of the log, freeze it there (so the cut is surely mid-way),
+    // then drop the SSH link under it.
+    let frozen: number | undefined;
+    const deadline = Date.now() + 20_000;
+    while (frozen === undefined) {
+      if (Date.now() > deadline) throw new Error('the log never started streaming');
+      frozen = dialStdioPids().find((pid) => written(pid) - (before.get(pid) ?? 0) > 256 * 1024);
+      if (frozen === undefined) await sleep(5);
+    }
+    process.kill(frozen, 'SIGSTOP');
+    expect(killStagingSshSessions()).toBeGreaterThan(0);
+    try {
+      process.kill(frozen, 'SIGKILL');
+    } catch {
+      // went with its session
+    }
+
+    const answer = await Promise.any([logs.waitForReply(undefined, { timeoutMs: 60_000 }), logs.waitForFollowup(undefined, { timeoutMs: 60_000 })]);
+    const body = textOf(answer);
+    expect(body).toMatch(/SSH connection to host "staging" was lost during a Docker API call/);
+    expect(body).not.toMatch(/Something went wrong|Internal error|flood-line/);
+    // Not a hang until some long timeout: the drop is noticed as it happens.
+    expect(Date.now() - started).toBeLessThan(20_000);
+
+    // The next commands reconnect and work, the Docker API included.
+    expect(textOf(await (await h.double.sendCommand({ name: 'ps', member: 'viewer', channel: 'alerts' })).waitForReply(undefined, { timeoutMs: 30_000 }))).toContain('all 5 services running');
+    const again = await h.double.sendCommand({ name: 'logs', options: { service: 'nextjs', lines: 5 }, member: 'viewer', channel: 'alerts' });
+    expect(textOf(await again.waitForReply(undefined, { timeoutMs: 30_000 }))).toMatch(/5 lines/);
+    await waitForServices();
     expect(h.double.violations).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * use these helpers, which act as root on this machine, to set it up and to check what happened.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,108 @@ export async function containerStartedAt(service: string): Promise<string> {
   const [id] = await serviceContainerIds(service);
   if (id === undefined) throw new Error(`no container for service ${service}`);
   return (await hostDocker(['inspect', '--format', '{{.State.StartedAt}}', id])).trim();
+}
+
+/** The staging daemons a fault test may stop: each by its pidfile, checked against its command line. */
+const daemons = {
+  sshd: { pidfile: 'sshd.pid', needle: 'ssh/sshd_config' },
+  dockerd: { pidfile: 'docker.pid', needle: 'docker.sock' },
+} as const;
+
+/** The pid of a running staging daemon, or undefined (a stale pidfile or a reused pid is not ours). */
+export function stagingDaemonPid(which: keyof typeof daemons): number | undefined {
+  const { pidfile, needle } = daemons[which];
+  let pid: number;
+  try {
+    pid = Number(readFileSync(`${stagingDir()}/${pidfile}`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+    return cmdline.includes(`${stagingDir()}/${needle}`) && state !== 'Z' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stops only the staging sshd (its listener: sessions already open live on, as with a real sshd
+ * stop) or the staging dockerd (which stops its containers), by pid, and waits until it is gone.
+ * `restoreStaging()` brings it back.
+ */
+export async function stopStagingDaemon(which: keyof typeof daemons): Promise<void> {
+  const pid = stagingDaemonPid(which);
+  if (pid === undefined) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (stagingDaemonPid(which) === pid) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Pids of the processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) kids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kids;
+}
+
+/**
+ * SIGKILLs every session of the staging sshd (the listener's descendants), as a dropped link
+ * does: the bot's pooled connection dies, the listener stays. Returns how many were killed.
+ */
+export function killStagingSshSessions(): number {
+  const main = stagingDaemonPid('sshd');
+  if (main === undefined) return 0;
+  const all: number[] = [];
+  const walk = (pid: number) => {
+    for (const kid of childrenOf(pid)) {
+      all.push(kid);
+      walk(kid);
+    }
+  };
+  walk(main);
+  for (const pid of all) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return all.length;
+}
+
+/** Pids of the host's `docker system dial-stdio` processes (the bot's Docker API streams). */
+export function dialStdioPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('docker\0system\0dial-stdio')) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Runs `up` (idempotent): restarts whatever a test stopped and brings the project back. */
+export async function restoreStaging(): Promise<void> {
+  await run('bash', [stagingScripts.up], undefined, process.env);
 }
 
 /** Current end of the command log (a byte offset), to pass to `commandsLogSince` later. */
