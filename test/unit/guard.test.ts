@@ -53,6 +53,9 @@ const ALLOWED: [string[], string | undefined][] = [
   [['docker', 'pull', 'registry.example.com/app:1.2.3'], P],
   [['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', 'http://127.0.0.1:3333/health'], P],
   [['wget', '-q', '-O', '/dev/null', '-T', '10', 'https://example.com/health?a=1&b=2'], P],
+  [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/alerts'], P],
+  [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'mongo=2', 'mongo'], P],
+  [['docker', 'compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'nextjs=10', 'nextjs'], P],
   [['cat', '.env'], P],
   [['cat', '.env.example'], P],
   [['df', '-h', '/', '/var/lib/docker'], P],
@@ -113,6 +116,18 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
   });
 
   const NOT_ALLOWED: [string[], string | undefined][] = [
+    // health's Prometheus read returns the body: only the alerts API, nothing else the host can reach.
+    [['curl', '-sS', '--max-time', '10', 'http://169.254.169.254/latest/meta-data/'], P],
+    [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/alerts?x=/api/v1/alerts'], P],
+    [['curl', '-sS', '--max-time', '10', 'file:///etc/api/v1/alerts'], P],
+    [['curl', '-sS', '--max-time', '10', '-o', '/tmp/x', 'http://127.0.0.1:9090/api/v1/alerts'], P],
+    // high-usage's scale: 1–10 containers of exactly the one service named.
+    [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'mongo=0', 'mongo'], P],
+    [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'mongo=11', 'mongo'], P],
+    [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'mongo=2'], P],
+    [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', 'mongo=2', 'mongo', 'adonisjs'], P],
+    [['docker-compose', ...F, 'up', '-d', '--scale', 'mongo=2', 'mongo'], P],
+    [['docker-compose', ...F, 'up', '-d', '--no-deps', '--no-recreate', '--scale', '-mongo=2', 'mongo'], P],
     [['rm', '-rf', '/tmp/x'], P],
     [['sh', '-c', 'id'], P],
     [['bash'], undefined],
