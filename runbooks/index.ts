@@ -1,4 +1,6 @@
 import type { AnyRunbook } from '../src/engine/runbook.js';
+import { health } from './health.js';
+import { highUsage } from './high-usage.js';
 import { logs } from './logs.js';
 import { ps } from './ps.js';
 import { restart } from './restart.js';
@@ -6,4 +8,4 @@ import { stats } from './stats.js';
 import { top } from './top.js';
 
 /** Every runbook the bot knows; commands and docs are generated from this list. */
-export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top] as AnyRunbook[];
+export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top, health, highUsage] as AnyRunbook[];

@@ -34,6 +34,7 @@ export const logs = defineRunbook({
   title: (p: z.infer<typeof params>) => `Logs of ${p.service}`,
   summary: "A service's recent log lines, paginated, with the full text attached.",
   docs: {
+    seedSection: 'Monitor System Health',
     trigger: ['Errors reported', 'After a restart or deploy', 'An alert names a service'],
     expected: ['The recent output of the service, secrets redacted'],
     escalation: ['Errors persist: see the restart runbook or escalate to the DevOps lead'],

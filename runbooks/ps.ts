@@ -9,6 +9,7 @@ export const ps = defineRunbook({
   title: 'Compose services',
   summary: 'The compose services on the host: state, health and uptime.',
   docs: {
+    seedSection: 'Monitor System Health',
     trigger: ['Routine check', 'Before and after any change', 'An alert names a service'],
     expected: ['Every service running, healthchecks healthy'],
     escalation: ['A service is down: see the restart runbook'],

@@ -2,21 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineRunbook, type StepContext } from '../src/engine/runbook.js';
 import { containerLogs } from './docker-logs.js';
+import { healthCheck } from './health-check.js';
 import { serviceName } from './params.js';
 
 const params = z.object({ service: serviceName });
 type Params = z.infer<typeof params>;
-
-/** Fetched on the host (its loopback is not ours): curl, or wget where curl is absent. */
-async function healthCheck(ctx: StepContext<Params>, url: string, seconds: number): Promise<{ ok: boolean; detail: string }> {
-  const curl = await ctx.exec(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', String(seconds), url], { timeoutMs: (seconds + 5) * 1000 });
-  if (curl.exitCode !== 127) {
-    const code = curl.stdout.trim();
-    return { ok: curl.exitCode === 0 && /^2\d\d$/.test(code), detail: curl.exitCode === 0 ? `HTTP ${code}` : `curl exit ${curl.exitCode}: ${curl.stderr.trim()}` };
-  }
-  const wget = await ctx.exec(['wget', '-q', '-O', '/dev/null', '-T', String(seconds), url], { timeoutMs: (seconds + 5) * 1000 });
-  return { ok: wget.exitCode === 0, detail: wget.exitCode === 0 ? 'HTTP 2xx' : `wget exit ${wget.exitCode}` };
-}
 
 const compose = (args: string[]) => ({ host, params: p }: { host: StepContext<Params>['host']; params: Params }) => host.composeArgv([...args, p.service]).then((a) => [a]);
 
@@ -25,6 +15,7 @@ export const restart = defineRunbook({
   title: (p: Params) => `Restart ${p.service}`,
   summary: 'Restart a compose service, then verify it runs, answers its health check and logs no errors.',
   docs: {
+    seedSection: 'Restart AdonisJS Backend Service',
     trigger: ['5xx errors in application logs', 'High response times', 'Configuration changes requiring restart', 'Memory leaks observed'],
     expected: ['Service restarts with new configuration', 'Application responds with 200 OK on health check', 'No errors in logs after restart'],
     escalation: ["If service doesn't start: notify the DevOps team in #alerts", 'If the issue persists after rollback: escalate to a senior DevOps engineer'],

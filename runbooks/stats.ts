@@ -92,6 +92,7 @@ export const stats = defineRunbook({
   title: 'Container resource usage',
   summary: "Every running container's CPU, memory, network and block IO and PIDs, like `docker stats`.",
   docs: {
+    seedSection: 'Handle High CPU/Memory Usage',
     trigger: ['CPU > 80% for 5 minutes', 'Memory > 85% utilization', 'Container restarts due to OOM'],
     expected: ['The problematic container is identified'],
     escalation: ['Immediate notification to the DevOps team', 'If service degradation: consider failover'],

@@ -8,6 +8,7 @@ export const top = defineRunbook({
   title: (p: { service: string }) => `Processes in ${p.service}`,
   summary: 'The processes running inside a service container (docker top).',
   docs: {
+    seedSection: 'Handle High CPU/Memory Usage',
     trigger: ['CPU > 80% for 5 minutes', 'Memory > 85% utilization', 'Container restarts due to OOM'],
     expected: ['The process list identifies the culprit'],
     escalation: ['Immediate notification to the DevOps team', 'If the issue persists: escalate to a senior engineer'],

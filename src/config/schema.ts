@@ -24,6 +24,8 @@ const hostBase = z.object({
   composeProject: z.string().min(1).optional(),
   commandTimeoutSeconds: z.number().int().min(1).max(3600).default(120),
   healthChecks: z.record(z.string(), healthCheck).default({}),
+  /** Prometheus' base URL as the host reaches it (fetched on the host); the health runbook lists its firing alerts. */
+  prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
 });
 
 const sshHost = hostBase.extend({

@@ -1,4 +1,5 @@
-import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { UserError } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Actor, Role, RunView } from '../engine/view.js';
 import type { Store } from '../store/store.js';
@@ -15,6 +16,40 @@ export interface Command {
   /** Synchronous input checks, answered before the (public) deferral; throws a UserError. */
   precheck?(interaction: ChatInputCommandInteraction, deps: CommandDeps): void;
   run(interaction: ChatInputCommandInteraction, actor: Actor, deps: CommandDeps): Promise<RunView>;
+  /** The least role for this interaction when it depends on the subcommand (default: `role`). */
+  roleFor?(interaction: ChatInputCommandInteraction): Role;
+  /**
+   * Candidates for an autocompleted option (the router filters them by what was typed, bounds
+   * the wait to 2 s and answers none on failure). Default: host services for a `service` option.
+   */
+  complete?(interaction: AutocompleteInteraction, option: string, deps: CommandDeps): Promise<string[]>;
+}
+
+/** The host's compose services, for any option that names one. */
+export const hostServices = (i: AutocompleteInteraction, { engine }: CommandDeps): Promise<string[]> => engine.host(i.options.getString('host') ?? undefined).services();
+
+/** One slash command whose subcommands are commands of their own (their `data` is the parent's). */
+export function subcommandsCommand(data: RESTPostAPIChatInputApplicationCommandsJSONBody, subs: ReadonlyMap<string, Omit<Command, 'data'>>): Command {
+  const sub = (i: ChatInputCommandInteraction | AutocompleteInteraction) => subs.get(i.options.getSubcommand(false) ?? '');
+  const known = (i: ChatInputCommandInteraction) => {
+    const s = sub(i);
+    // A client with stale definitions can send a subcommand this version no longer has.
+    if (!s) throw new UserError('command.unknown', `/${data.name} has no subcommand "${i.options.getSubcommand(false) ?? ''}" in this version of the bot. Nothing was run; \`/${data.name} list\` shows what there is.`);
+    return s;
+  };
+  return {
+    data,
+    role: 'viewer',
+    // Unknown subcommands are refused by precheck with a message; the strictest role guards them meanwhile.
+    roleFor: (i) => sub(i)?.role ?? 'approver',
+    precheck: (i, deps) => known(i).precheck?.(i, deps),
+    run: (i, actor, deps) => known(i).run(i, actor, deps),
+    complete: async (i, option, deps) => {
+      const s = sub(i);
+      if (s?.complete) return s.complete(i, option, deps);
+      return option === 'service' ? hostServices(i, deps) : [];
+    },
+  };
 }
 
 /** A slash command that is only an alias of a runbook (StackStorm's action alias). */
@@ -23,10 +58,12 @@ export function runbookCommand(spec: {
   runbook: string;
   role: Role;
   params: (i: ChatInputCommandInteraction) => Record<string, unknown>;
+  complete?: Command['complete'];
 }): Command {
   return {
     data: spec.data,
     role: spec.role,
+    ...(spec.complete ? { complete: spec.complete } : {}),
     precheck: (i, { engine }) => void engine.parseParams(spec.runbook, spec.params(i)),
     run: (i, actor, { engine }) =>
       engine.start({ runbook: spec.runbook, host: i.options.getString('host') ?? undefined, params: spec.params(i), actor, channelId: i.channelId }),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { isUserError } from '../engine/errors.js';
 import type { Role, RunView } from '../engine/view.js';
 import { actorOf, type Access } from './access.js';
-import type { Command, CommandDeps } from './command.js';
+import { hostServices, type Command, type CommandDeps } from './command.js';
 import { firstRefusal, hasRole, inAlertsChannel } from './guards.js';
 import { deliver, deliverWithFallback, isTransient } from './deliver.js';
 import { PageCache } from './pages.js';
@@ -55,7 +55,7 @@ export class Router {
       await i.reply({ ...renderNotice(`This bot has no /${i.commandName} any more. Nothing was run.`), flags: MessageFlags.Ephemeral });
       return;
     }
-    const refusal = this.refuse(i, cmd.role);
+    const refusal = this.refuse(i, cmd.roleFor?.(i) ?? cmd.role);
     if (refusal) {
       this.deps.log.info({ command: i.commandName, user: i.user.id, channel: i.channelId }, 'command refused by guard');
       await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral });
@@ -127,18 +127,17 @@ export class Router {
 
   private async autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
+    const cmd = this.commands.get(i.commandName);
     let choices: string[] = [];
-    if (focused.name === 'service' && this.refuse(i, 'viewer') === null) {
+    if (cmd && this.refuse(i, 'viewer') === null) {
       try {
+        const candidates = cmd.complete ? cmd.complete(i, focused.name, this.deps) : focused.name === 'service' ? hostServices(i, this.deps) : Promise.resolve([]);
         // Discord drops an autocomplete answered after 3 s: a slow host gets no suggestions, not an error.
-        const services = await Promise.race([
-          this.deps.engine.host(i.options.getString('host') ?? undefined).services(),
-          sleep(2000).then(() => Promise.reject(new Error('the host took more than 2 s to list its services'))),
-        ]);
+        const all = await Promise.race([candidates, sleep(2000).then(() => Promise.reject(new Error(`no suggestions for ${focused.name} within 2 s`)))]);
         const q = String(focused.value).toLowerCase();
-        choices = services.filter((s) => s.toLowerCase().includes(q));
+        choices = all.filter((s) => s.toLowerCase().includes(q));
       } catch (err) {
-        this.deps.log.warn({ err }, 'autocomplete could not read services');
+        this.deps.log.warn({ err, option: focused.name }, 'autocomplete could not read suggestions');
       }
     }
     await i.respond(choices.slice(0, 25).map((s) => ({ name: s.slice(0, 100), value: s.slice(0, 100) })));

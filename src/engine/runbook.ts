@@ -7,6 +7,11 @@ export interface Field {
   name: string;
   value: string;
   inline?: boolean;
+  /**
+   * Keeps this value for the run's rollback: it becomes the rollback's param of this name (e.g.
+   * the replica count before a scale), so the rollback undoes what this run found, not a guess.
+   */
+  record?: string;
 }
 
 export interface StepOutcome {
@@ -40,6 +45,11 @@ export interface Step<P> {
 }
 
 export interface RunbookDocs {
+  /**
+   * The heading of the section of the seed runbook (shared/seeds/runbook.md) this implements;
+   * every registered runbook has one (test/unit/commands.test.ts checks it).
+   */
+  seedSection?: string;
   trigger: string[];
   expected: string[];
   escalation: string[];
@@ -60,6 +70,13 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
   fourEyes?: boolean;
   steps: Step<z.infer<S>>[];
   rollback?: Step<z.infer<S>>[];
+  /**
+   * The rollback also undoes a run that succeeded: the run is a deliberate, temporary change (a
+   * mitigation such as scaling up), so taking it back later is part of the procedure.
+   */
+  rollbackAfterSuccess?: boolean;
+  /** Params the bot fills in itself (values recorded for a rollback): never offered as options. */
+  internalParams?: string[];
   /** Buttons offered once the run has ended, e.g. "Logs" after a restart. */
   followUps?: (params: z.infer<S>, host: string) => Action[];
 }

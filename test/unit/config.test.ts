@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ConfigError, loadEnv, parseConfig } from '../../src/config/load.js';
+import { runbooks } from '../../runbooks/index.js';
 
 const example = readFileSync('opsbot.example.yaml', 'utf8');
 
@@ -74,7 +75,7 @@ describe('configuration', () => {
   });
 
   it('refuses runbook ids it does not know, naming the key and the known ids (a typo would drop four-eyes)', () => {
-    const known = 'known: ps, restart, stats, logs, top';
+    const known = `known: ${runbooks.map((r) => r.id).join(', ')}`;
     expect(problemsOf(withKey(['gates', 'fourEyes'], ['restart', 'Restart']))).toEqual([`gates.fourEyes.1: names no runbook "Restart" (${known})`]);
     expect(problemsOf(withKey(['alerts', 0, 'runbook'], 'restrat'))).toEqual([`alerts.0.runbook: names no runbook "restrat" (${known})`]);
     expect(parseConfig(withKey(['gates', 'fourEyes'], ['restart'])).gates.fourEyes).toEqual(['restart']);

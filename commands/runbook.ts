@@ -1,0 +1,88 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { runbooks as allRunbooks } from '../runbooks/index.js';
+import { hostServices, runbookCommand, subcommandsCommand, type Command } from '../src/discord/command.js';
+import { helpLines, paramSpecs, rolesOf, rolesText, type ParamSpec } from '../src/engine/catalog.js';
+import { UserError } from '../src/engine/errors.js';
+import type { AnyRunbook } from '../src/engine/runbook.js';
+import type { RunView } from '../src/engine/view.js';
+import { addParamOptions } from './options.js';
+
+/** Discord allows 25 subcommands; `list` and `help` take two. */
+export const MAX_RUNBOOKS = 23;
+
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** The option values of a subcommand, by param name; absent options stay absent (zod fills defaults). */
+function paramsOf(i: ChatInputCommandInteraction, specs: readonly ParamSpec[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of specs) {
+    const value = i.options.get(p.name)?.value;
+    if (value !== undefined && value !== null) out[p.name] = value;
+  }
+  return out;
+}
+
+const info = (title: string, description: string, footer: string): RunView => ({ runId: '-', title, status: 'succeeded', description, fields: [], blocks: [], actions: [], footer });
+
+/**
+ * `/runbook <id>`: one subcommand per runbook, generated from its definition (params → typed
+ * options, service params autocompleted from the host), plus `list` and `help`, which read the
+ * same definitions. Each subcommand is the runbook's alias, exactly as `/restart` is.
+ */
+export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook[]; fourEyes?: readonly string[] } = {}): Command => {
+  const list = opts.runbooks ?? allRunbooks;
+  const fourEyes = opts.fourEyes ?? [];
+  if (list.length > MAX_RUNBOOKS) throw new Error(`/runbook can carry ${MAX_RUNBOOKS} runbooks (Discord allows 25 subcommands, list and help take two); there are ${list.length}`);
+  const specs = new Map(list.map((rb) => [rb.id, paramSpecs(rb)]));
+  const b = new SlashCommandBuilder().setName('runbook').setDescription('Run a runbook: `list` shows them all, `help` explains one');
+  b.addSubcommand((s) => s.setName('list').setDescription('Every runbook, one line each, and who may run it'));
+  b.addSubcommand((s) =>
+    s
+      .setName('help')
+      .setDescription('When to run a runbook, its steps (which change the host), outcome and escalation')
+      .addStringOption((o) => o.setName('runbook').setDescription('Which runbook').setRequired(true).addChoices(...list.map((rb) => ({ name: rb.id, value: rb.id })))),
+  );
+  for (const rb of list) {
+    b.addSubcommand((s) => {
+      s.setName(rb.id).setDescription(clip(rb.summary, 100));
+      addParamOptions(s, specs.get(rb.id) ?? []);
+      // Autocompleted rather than choices: the command's size must not grow with hosts × runbooks.
+      if (hosts.length > 1) s.addStringOption((o) => o.setName('host').setDescription('Which host (default: the first configured)').setAutocomplete(true));
+      return s;
+    });
+  }
+  const data = b.toJSON();
+
+  const subs = new Map<string, Omit<Command, 'data'>>();
+  subs.set('list', {
+    role: 'viewer',
+    run: async () =>
+      info(
+        `Runbooks (${list.length})`,
+        list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, 110)} · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`).join('\n'),
+        '/runbook help runbook:<id> explains one · /runbook <id> runs it',
+      ),
+  });
+  subs.set('help', {
+    role: 'viewer',
+    run: async (i) => {
+      const id = i.options.getString('runbook', true);
+      const rb = list.find((r) => r.id === id);
+      if (!rb) throw new UserError('runbook.unknown', `There is no runbook "${id}". \`/runbook list\` shows them all.`);
+      return info(`Runbook: ${rb.id}`, clip(helpLines(rb, fourEyes).join('\n'), 4000), `/runbook ${rb.id} runs it`);
+    },
+  });
+  for (const rb of list) {
+    const mine = specs.get(rb.id) ?? [];
+    const services = new Set<string>(rb.serviceParams ?? []);
+    const { data: _parent, ...cmd } = runbookCommand({
+      data,
+      runbook: rb.id,
+      role: rolesOf(rb, fourEyes).start,
+      params: (i) => paramsOf(i, mine),
+      complete: async (i, option, deps) => (option === 'host' ? [...hosts] : services.has(option) ? hostServices(i, deps) : []),
+    });
+    subs.set(rb.id, cmd);
+  }
+  return subcommandsCommand(data, subs);
+};
