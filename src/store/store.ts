@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { retained } from './db.js';
+import { guarded } from './errors.js';
 import { z } from 'zod';
 
 export const runStatus = z.enum(['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled', 'expired']);
@@ -92,9 +93,10 @@ export class Store {
   private stmt(sql: string): Statement {
     let s = this.statements.get(sql);
     if (!s) {
-      s = this.db.prepare(sql);
+      const real = this.db.prepare(sql);
+      retained.push(real);
+      s = guarded(real, this.db.name);
       this.statements.set(sql, s);
-      retained.push(s);
     }
     return s;
   }
