@@ -1,10 +1,13 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { z } from 'zod';
 import type { Command } from '../src/discord/command.js';
+import { PAGE_SIZE } from '../src/discord/pages.js';
 import { UserError } from '../src/engine/errors.js';
 
 const count = z.number().int().min(1).max(25);
 const RUN_ID = /^r[A-Za-z0-9_-]{8}$/;
+/** The longest run line, so that 25 of them (and their newlines) fit one page: the listing is not stored, so it cannot page. */
+const MAX_LINE = Math.floor((PAGE_SIZE + 1) / 25) - 1;
 
 function duration(ms: number | null): string {
   if (ms === null) return '…';
@@ -34,8 +37,9 @@ export default (): Command => ({
       const params = r.params === '{}' ? '' : ` ${Object.entries(JSON.parse(r.params) as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
       const confirmed = store.approvalsOf(r.id).filter((a) => a.accepted === 1).map((a) => `${a.decision === 'confirm' ? '✔' : '✖'}${a.user_name}`).join(',');
       const line = `${when}  ${r.id}  ${r.requested_by_name.padEnd(12)} ${`${r.runbook}${params}`.padEnd(28)} ${r.status.padEnd(21)} ${duration(r.finished_at === null ? null : r.finished_at - r.created_at).padStart(6)}${confirmed ? `  ${confirmed}` : ''}`;
-      // 25 clipped lines always fit one page, so the audit never needs stored pages.
-      return line.length > 145 ? `${line.slice(0, 144)}…` : line;
+      // No backticks (names stored before usernames were, e.g. display names): escaping them would lengthen the page.
+      const plain = line.replace(/`/g, "'");
+      return plain.length > MAX_LINE ? `${plain.slice(0, MAX_LINE - 1)}…` : plain;
     });
     return {
       runId: '-',
