@@ -34,6 +34,7 @@ export function rolesOf(access: Access, member: GuildMember | APIInteractionGuil
   return roles;
 }
 
-export function actorOf(access: Access, user: { id: string; username: string; globalName?: string | null }, member: GuildMember | APIInteractionGuildMember | null): Actor {
-  return { id: user.id, name: user.globalName ?? user.username, roles: rolesOf(access, member) };
+/** The username, not the display (global) name: any member can call themselves "Alice", only one is @alice. */
+export function actorOf(access: Access, user: { id: string; username: string }, member: GuildMember | APIInteractionGuildMember | null): Actor {
+  return { id: user.id, name: user.username, roles: rolesOf(access, member) };
 }

@@ -81,11 +81,27 @@ function gateNote(view: RunView): string {
   return `\nNeeds ${who} to confirm · expires <t:${Math.floor(view.gate.expiresAt / 1000)}:R>`;
 }
 
+const SNOWFLAKE = /^\d{17,20}$/;
+
+/** A mention shows who it is (Discord resolves the id, whatever name they chose) plus the unique username. */
+export function personText(p: { id: string; name: string }): string {
+  const name = `\`${p.name.replace(/`/g, "'")}\``;
+  return SNOWFLAKE.test(p.id) ? `<@${p.id}> (${name})` : name;
+}
+
+/** Mentions render in descriptions, not in titles or footers (which keep the username). */
+function peopleNote(view: RunView): string {
+  if (!view.people) return '';
+  const { requestedBy, decisions } = view.people;
+  const decided = decisions.map((d) => ` · ${d.decision === 'confirm' ? 'confirmed' : 'cancelled'} by ${personText(d)}`).join('');
+  return `\nRequested by ${personText(requestedBy)}${decided}`;
+}
+
 export function renderView(view: RunView): RenderedMessage {
   const main = new EmbedBuilder()
     .setTitle(clip(view.title, 256))
     .setColor(COLOR[view.status])
-    .setDescription(clip(view.description || '\u200b', 1200) + gateNote(view))
+    .setDescription(clip(view.description || '\u200b', 1200) + gateNote(view) + peopleNote(view))
     .setFooter({ text: clip(view.footer, 200) });
   if (view.gate) main.setTimestamp(view.gate.expiresAt);
   const notes: string[] = [];

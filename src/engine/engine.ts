@@ -144,13 +144,11 @@ export class Engine {
       this.log.info({ runId, stepIdx, decision, actor: actor.id, code }, 'gate click refused');
       throw new UserError(code, reason);
     };
-    if (gate.state !== 'open') {
-      const who = this.deciderOf(runId, stepIdx);
-      refuse(gate.state === 'expired' ? 'gate.expired' : 'gate.decided', `This step was already ${gate.state}${who}. Nothing more was run.`);
-    }
+    if (gate.state === 'expired') refuse('gate.expired', this.expiredText(run, gate));
+    if (gate.state !== 'open') refuse('gate.decided', `This step was already ${gate.state}${this.deciderOf(runId, stepIdx)}. Nothing more was run.`);
     if (Date.now() >= gate.expires_at) {
       this.expireGate(gate);
-      refuse('gate.expired', `This confirmation expired ${ago(gate.expires_at)}. Nothing was run; start the command again if it is still needed.`);
+      refuse('gate.expired', this.expiredText(run, gate));
     }
     const isRequester = actor.id === run.requested_by;
     if (decision === 'cancel') {
@@ -213,6 +211,17 @@ export class Engine {
     this.store.setRunStatus(gate.run_id, 'expired', 'confirmation expired before anyone confirmed');
     this.log.info({ runId: gate.run_id, stepIdx: gate.step_idx }, 'gate expired');
     return true;
+  }
+
+  /** What happened and when, and the command that starts the run again (its runbook's alias with the same input). */
+  private expiredText(run: RunRow, gate: GateRow): string {
+    const at = new Date(gate.expires_at).toISOString();
+    const when = Date.now() - gate.expires_at < 12 * 3_600_000 ? at.slice(11, 16) : `${at.slice(0, 10)} ${at.slice(11, 16)}`;
+    const minutes = this.config.gates.expiryMinutes;
+    const args = Object.entries(JSON.parse(run.params) as Record<string, unknown>).map(([k, v]) => (k === 'service' ? String(v) : `${k}:${String(v)}`));
+    if (run.host !== (this.config.defaultHost ?? [...this.hosts.keys()][0])) args.push(`host:${run.host}`);
+    const again = [`/${run.runbook.split(':')[0] ?? run.runbook}`, ...args].join(' ');
+    return `This confirmation expired at ${when} UTC (after ${minutes >= 1 ? `${minutes} min` : `${Math.round(minutes * 60)} s`}); nothing was run. Start again with ${again}.`;
   }
 
   /** " by <name>" of whoever decided a gate, for messages; empty when nobody did (it expired). */
@@ -351,6 +360,11 @@ export class Engine {
     return outcome.ok;
   }
 
+  private peopleOf(run: RunRow): NonNullable<RunView['people']> {
+    const decisions = this.store.approvalsOf(run.id).filter((a) => a.accepted === 1).map((a) => ({ id: a.user_id, name: a.user_name, decision: a.decision }));
+    return { requestedBy: { id: run.requested_by, name: run.requested_by_name }, decisions };
+  }
+
   /** Everything the audit log holds about one run: who, when, each command with its exit code, decisions, outputs. */
   auditView(runId: string): RunView {
     const run = this.store.getRun(runId);
@@ -358,7 +372,7 @@ export class Engine {
     const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
     const lines = [
       `**${run.runbook}** on \`${run.host}\` with ${run.params === '{}' ? 'no parameters' : `\`${run.params}\``}`,
-      `Requested by ${run.requested_by_name} at ${when(run.created_at)} UTC · ${run.status}${run.finished_at ? ` after ${((run.finished_at - run.created_at) / 1000).toFixed(1)} s` : ''}`,
+      `Requested at ${when(run.created_at)} UTC · ${run.status}${run.finished_at ? ` after ${((run.finished_at - run.created_at) / 1000).toFixed(1)} s` : ''}`,
     ];
     if (run.error) lines.push(`Note: ${run.error}`);
     const commands: string[] = [];
@@ -373,7 +387,7 @@ export class Engine {
       }
     }
     for (const a of this.store.approvalsOf(runId)) {
-      commands.push(`# ${when(a.at)} ${a.user_name} pressed ${a.decision} at step ${a.step_idx + 1}: ${a.accepted ? 'accepted' : `refused (${a.reason ?? ''})`}`);
+      commands.push(`# ${when(a.at)} ${a.user_name} pressed ${a.decision} at step ${a.step_idx + 1}: ${a.accepted ? 'accepted' : `refused (${a.reason ?? ''})`} · user id ${a.user_id}`);
     }
     const text = redact(commands.join('\n') || '(no steps ran)');
     const record = this.store.saveOutput(runId, `audit of ${runId}`, text);
@@ -386,6 +400,7 @@ export class Engine {
       blocks: [{ outputId: record, title: 'what ran', text }, ...blocks],
       actions: [],
       footer: `run ${runId} · ${run.host}`,
+      people: this.peopleOf(run),
     };
   }
 
@@ -445,6 +460,7 @@ export class Engine {
       blocks,
       actions,
       footer: `run ${runId} · ${run.host} · requested by ${run.requested_by_name}${who ? ` · ${who}` : ''}`,
+      people: this.peopleOf(run),
     };
     if (gate && gateRow) view.gate = { stepIdx: gate.stepIdx, expiresAt: gateRow.expires_at, fourEyes: gateRow.four_eyes === 1 };
     return view;

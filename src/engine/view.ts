@@ -5,9 +5,17 @@ export type Role = 'viewer' | 'operator' | 'approver';
 
 /** Who did something, as the engine sees them: no platform types below this line. */
 export interface Actor {
+  /** The platform's stable user id: what authority and the audit key on. */
   id: string;
+  /** A name unique on the platform (Discord: the username), never a display name anyone can set. */
   name: string;
   roles: readonly Role[];
+}
+
+/** A person named in a result, by id and unique name, so an adapter can show who it really was. */
+export interface Person {
+  id: string;
+  name: string;
 }
 
 export interface Action {
@@ -35,6 +43,8 @@ export interface RunView {
   actions: Action[];
   footer: string;
   gate?: { stepIdx: number; expiresAt: number; fourEyes: boolean };
+  /** Who asked and who decided its gates (accepted clicks), oldest first. */
+  people?: { requestedBy: Person; decisions: (Person & { decision: 'confirm' | 'cancel' })[] };
 }
 
 export const gateActionId = (runId: string, stepIdx: number, decision: 'confirm' | 'cancel'): string => `gate:${runId}:${stepIdx}:${decision}`;

@@ -34,7 +34,7 @@ describe('/restart with a role-gated confirmation', () => {
     const runId = /run (r[\w-]+)/.exec(textOf(done))![1]!;
     const audit = h.double.sendCommand({ name: 'audit', options: { run: runId }, member: 'viewer', channel: 'alerts' });
     const record = textOf(await audit.waitForReply((m) => m.embeds.length > 1));
-    expect(record).toMatch(/Requested by operator/);
+    expect(record).toMatch(new RegExp(`Requested by <@${h.double.members.operator.id}> \\(\`operator\`\\) · confirmed by <@${h.double.members.operator.id}>`));
     expect(record).toMatch(/\$ docker-compose -f docker\/compose.prod.yml restart adonisjs {4}→ exit 0, \d+ ms/);
     expect(record).toMatch(/operator pressed confirm at step 2: accepted/);
     expect(record).toMatch(/curl -sS -o \/dev\/null -w '%\{http_code\}' --max-time 5 http:\/\/127.0.0.1:3333\/health {4}→ exit 0/);
@@ -66,6 +66,37 @@ describe('/restart with a role-gated confirmation', () => {
     expect(await containerStartedAt('adonisjs')).toBe(before);
     const cancel = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
     await cancel.waitForUpdate();
+  });
+
+  it('names people by id and username, not by the display name anyone can set; mentions ping nobody', async () => {
+    const from = h.double.requests.length;
+    const { operator, operator2 } = h.double.members;
+    // operator2 (not an approver) calls themselves "Alice (approver)", as any member can.
+    h.double.world.members.get(operator2.id)!.user.global_name = 'Alice (approver)';
+    const { gate } = await requestRestart('operator2');
+    expect(gate.embeds[0]?.description).toContain(`Requested by <@${operator2.id}> (\`operator2\`)`);
+    const click = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
+    const done = await click.waitForUpdate();
+    expect(done.embeds[0]?.description).toContain(`Requested by <@${operator2.id}> (\`operator2\`) · cancelled by <@${operator.id}> (\`operator\`)`);
+    expect(done.embeds[0]?.footer?.text).toMatch(/requested by operator2 · cancelled by operator$/);
+    const runId = /run (r[\w-]+)/.exec(textOf(done))![1]!;
+    const row = h.app.store.getRun(runId)!;
+    expect([row.requested_by, row.requested_by_name]).toEqual([operator2.id, 'operator2']);
+    const list = await h.double.sendCommand({ name: 'audit', options: { count: 1 }, member: 'viewer', channel: 'alerts' });
+    expect(textOf(await list.waitForReply((m) => m.embeds.length > 1))).toMatch(new RegExp(`${runId}  operator2 +restart service=adonisjs +cancelled .*✖operator`));
+    const audit = await h.double.sendCommand({ name: 'audit', options: { run: runId }, member: 'viewer', channel: 'alerts' });
+    const record = await audit.waitForReply((m) => m.embeds.length > 1);
+    expect(record.embeds[0]?.description).toContain(`Requested by <@${operator2.id}> (\`operator2\`)`);
+    expect(textOf(record)).toContain(`operator pressed cancel at step 2: accepted · user id ${operator.id}`);
+    for (const m of [gate, done, record]) expect(textOf(m)).not.toContain('Alice');
+    // Every message the bot sent or edited says: ping nobody.
+    const sent = h.double.requests.slice(from).flatMap((r) => {
+      const body = r.body as { type?: number; data?: Record<string, unknown> } & Record<string, unknown>;
+      if (/\/callback$/.test(r.path)) return body.type === 4 || body.type === 7 ? [body.data ?? {}] : [];
+      return ['POST', 'PATCH'].includes(r.method) && /^\/(webhooks|channels)\//.test(r.path) ? [body] : [];
+    });
+    expect(sent.length).toBeGreaterThan(3);
+    for (const b of sent) expect(b.allowed_mentions, JSON.stringify(b).slice(0, 300)).toEqual({ parse: [] });
   });
 
   it('a second /restart of the same service says who is already running it', async () => {
@@ -132,7 +163,8 @@ describe('gates that expire, need four eyes, or outlive the bot process', () => 
     const late = await h.double.clickButton({ message: gate, customId: buttonId(gate, /Approve|Confirm/), member: 'approver', force: true });
     const reply = await late.waitForReply();
     expect(isEphemeral(reply)).toBe(true);
-    expect(reply.content).toMatch(/expired/);
+    // What happened, when, and how to start again.
+    expect(reply.content).toMatch(/^This confirmation expired at \d\d:\d\d UTC \(after 3 s\); nothing was run\. Start again with \/restart nextjs\.$/);
     expect(await containerStartedAt('adonisjs')).toBe(before);
   });
 
