@@ -70,10 +70,11 @@ function hostileInteger(def: Record<string, unknown>): fc.Arbitrary<number> {
 }
 
 interface OptionSpec {
+  /** The command, with its subcommand path: `runbook run`. */
   command: string;
   option: APIApplicationCommandOption;
   /** Valid values for the command's other required options. */
-  base: Record<string, string | number>;
+  base: Record<string, string | number | boolean>;
 }
 
 interface Case {
@@ -81,7 +82,32 @@ interface Case {
   value: string | number;
 }
 
-const CLEAR_REFUSAL = /Invalid input|must be|Nothing was run|has no compose service|not a|unknown|only|allowed/i;
+/** Option types a member can type text or numbers into; the others (boolean, user, channel, role…) Discord resolves itself. */
+const TYPED = new Set([3, 4, 10]);
+
+/** A valid value for a required option that is not the one under test. */
+function validValue(o: APIApplicationCommandOption): string | number | boolean {
+  const def = o as unknown as Record<string, unknown>;
+  const choices = Array.isArray(def.choices) ? (def.choices as { value: string | number }[]) : [];
+  if (choices[0]) return choices[0].value;
+  if (o.type === 3) return o.name === 'service' ? 'adonisjs' : 'x';
+  if (o.type === 4 || o.type === 10) return typeof def.min_value === 'number' ? def.min_value : 1;
+  if (o.type === 5) return false;
+  if (o.type === 6 || o.type === 9) return 'viewer';
+  if (o.type === 7) return 'alerts';
+  return 'viewer';
+}
+
+/** Every typed leaf option of a command, its subcommands and groups, with the path to send it by. */
+function leaves(path: string, options: readonly APIApplicationCommandOption[]): OptionSpec[] {
+  const subs = options.filter((o) => o.type === 1 || o.type === 2);
+  if (subs.length > 0) return subs.flatMap((sub) => leaves(`${path} ${sub.name}`, ('options' in sub ? sub.options ?? [] : []) as APIApplicationCommandOption[]));
+  const base: Record<string, string | number | boolean> = {};
+  for (const o of options) if ('required' in o && o.required === true) base[o.name] = validValue(o);
+  return options.filter((o) => TYPED.has(o.type)).map((option) => ({ command: path, option, base }));
+}
+
+const CLEAR_REFUSAL = /Invalid input|must be|Nothing was run|has no compose service|There is no|not a|unknown|only|allowed/i;
 
 /** Waits until the interaction has its final answer: a refusal to the asker, or a finished reply. */
 async function settle(handle: InteractionHandle): Promise<{ kind: 'refused' | 'answered'; message: DoubleMessage }> {
@@ -103,18 +129,12 @@ describe('property: hostile values in every option of every command are refused 
 
   it('≥ 200 generated values: each answered (refused to the asker, or a read-only result), nothing hostile or mutating runs', async () => {
     const before = { adonisjs: await containerStartedAt('adonisjs'), nextjs: await containerStartedAt('nextjs') };
-    // The options come from the commands as the bot registered them: a new command is covered without editing this test.
-    const specs: OptionSpec[] = h.double.commands('guild').flatMap((cmd) => {
-      const options = (cmd.options ?? []) as APIApplicationCommandOption[];
-      const base: Record<string, string | number> = {};
-      for (const o of options) if ('required' in o && o.required === true) base[o.name] = o.name === 'service' ? 'adonisjs' : 'x';
-      return options.map((option) => ({ command: cmd.name, option, base }));
-    });
-    const stringy = specs.filter((s) => s.option.type === 3 || s.option.type === 4 || s.option.type === 10);
-    expect(stringy.map((s) => `${s.command}.${s.option.name}`)).toEqual(
+    // The options come from the commands as the bot registered them (subcommands included): a new
+    // command or option is covered without editing this test.
+    const specs: OptionSpec[] = h.double.commands('guild').flatMap((cmd) => leaves(cmd.name, (cmd.options ?? []) as APIApplicationCommandOption[]));
+    expect(specs.map((s) => `${s.command}.${s.option.name}`)).toEqual(
       expect.arrayContaining(['restart.service', 'logs.service', 'logs.lines', 'logs.since', 'top.service', 'audit.count', 'audit.run']),
     );
-    expect(stringy).toHaveLength(specs.length); // every option type has a generator here
 
     const caseArb: fc.Arbitrary<Case> = fc.constantFrom(...specs).chain((spec) =>
       (spec.option.type === 3 ? hostileString : hostileInteger(spec.option as unknown as Record<string, unknown>)).map((value) => ({ spec, value })),
@@ -143,16 +163,16 @@ describe('property: hostile values in every option of every command are refused 
             }
             // Whatever happened, no hostile value ever gets as far as a confirmation.
             expect(buttonsOf(message).map((b) => b.label), label).not.toContain('Confirm');
-            if (kind === 'answered') expect(spec.command, `${label} ran`).not.toBe('restart');
+            if (kind === 'answered') expect(spec.command, `${label} ran`).not.toMatch(/^restart\b/);
             seen.set(`${spec.command}.${spec.option.name}`, (seen.get(`${spec.command}.${spec.option.name}`) ?? 0) + 1);
             total += 1;
           }),
         );
       }),
-      { numRuns: 22, endOnFailure: true, seed: Number(process.env.OPSBOT_FC_SEED ?? Date.now() % 2 ** 31) },
+      { numRuns: Math.max(22, Math.ceil((specs.length * 15) / BATCH)), endOnFailure: true, seed: Number(process.env.OPSBOT_FC_SEED ?? Date.now() % 2 ** 31) },
     );
     expect(total).toBeGreaterThanOrEqual(200);
-    for (const s of specs) expect(seen.get(`${s.command}.${s.option.name}`) ?? 0, `${s.command}.${s.option.name}`).toBeGreaterThanOrEqual(10);
+    for (const s of specs) expect(seen.get(`${s.command}.${s.option.name}`) ?? 0, `${s.command}.${s.option.name}`).toBeGreaterThanOrEqual(5);
 
     // The host side: nothing mutating, nothing carrying the hostile text, nothing non-ASCII, nothing huge.
     const lines = await commandsLogSince(mark);
