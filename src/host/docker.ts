@@ -1,7 +1,8 @@
 import { Agent } from 'node:http';
 import { Duplex, Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
 
@@ -48,6 +49,8 @@ class ChannelSocket extends Duplex {
         const viaSsh = 'stderr' in ch;
         if (!viaSsh) ch.on('end', () => this.push(null));
         ch.on('close', () => {
+          // Closed from our side (agent idle timeout, request destroyed): nothing to report.
+          if (this.destroyed) return;
           if (!viaSsh) {
             this.destroy();
           } else if (exit?.code === 0) {
@@ -197,6 +200,8 @@ class DockerStreamAgent extends Agent {
 
 export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): { docker: Docker; agent: Agent } {
   const agent = new DockerStreamAgent(open, hostName);
+  // Loaded on first use (dockerode and its dependencies are ~20 MB of an idle bot's memory).
+  const Docker = createRequire(import.meta.url)('dockerode') as typeof import('dockerode');
   // A timeout turns a request stuck on a dead channel into an error instead of a hang.
   const docker = new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);
   // Every dockerode call ends in modem.dial's callback: the one place to explain a broken stream.
