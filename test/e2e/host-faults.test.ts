@@ -19,16 +19,11 @@ import {
   stopStagingDaemon,
 } from '../staging/staging.js';
 import { startHarness, type Harness } from './harness.js';
-import { textOf } from './util.js';
+import { mutatingCommands, textOf } from './util.js';
 
 const execFileAsync = promisify(execFile);
 
 type Member = 'viewer' | 'operator';
-
-/** Host commands that change something (reads such as `config`, `cat .env`, `dial-stdio`, `stats` do not). */
-function changes(lines: string[]): string[] {
-  return lines.map((l) => l.replace(/^(cd \S+ && )?exec /, '')).filter((l) => /\b(restart|stop|start|up|down|kill|rm|pull|create|recreate)\b/.test(l));
-}
 
 /** Sends a command and resolves with what the asker reads: the reply, or the ephemeral error. */
 async function ask(h: Harness, name: string, options: Record<string, string | number> = {}, member: Member = 'viewer'): Promise<DoubleMessage> {
@@ -175,7 +170,7 @@ describe('docker engine stopped on the host', () => {
       expect(body, name).not.toMatch(/Something went wrong|Internal error/);
       expect(Date.now() - started, name).toBeLessThan(20_000);
     }
-    expect(changes(await commandsLogSince(mark))).toEqual([]);
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
     expect(bot.app.store.activeRunFor('staging:service:nextjs')).toBeUndefined();
 
     await restoreStaging();
@@ -217,7 +212,7 @@ describe('project dir or compose file missing or invalid', () => {
       expect(body, name).toMatch(/does not exist|No such file or directory|can(no|')t cd/);
       expect(body, name).not.toMatch(/Something went wrong/);
     }
-    expect(changes(await commandsLogSince(mark))).toEqual([]);
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
     expect(h.double.violations).toEqual([]);
   });
 
@@ -231,7 +226,7 @@ describe('project dir or compose file missing or invalid', () => {
       expect(body, name).toMatch(/No such file|not found|does not exist/i);
       expect(body, name).not.toMatch(/Something went wrong/);
     }
-    expect(changes(await commandsLogSince(mark))).toEqual([]);
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
     expect(h.double.violations).toEqual([]);
   });
 
@@ -246,7 +241,7 @@ describe('project dir or compose file missing or invalid', () => {
       expect(body, name).toMatch(/compose\.prod\.yml/);
       expect(body, name).not.toMatch(/Something went wrong/);
     }
-    expect(changes(await commandsLogSince(mark))).toEqual([]);
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
     expect(h.double.violations).toEqual([]);
   });
 });
