@@ -38,6 +38,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   const hosts = new Map(config.hosts.map((h) => [h.name, createHost(h)]));
   const engine = new Engine(store, hosts, config, log.child({ component: 'engine' }), runbooks);
   const commands = buildCommands([...hosts.keys()], { fourEyes: config.gates.fourEyes });
+  engine.commandAliases = new Set(commands.map((c) => c.data.name));
   let discord: DiscordBot;
   try {
     discord = await startDiscordBot({ token: env.DISCORD_TOKEN, apiUrl: env.DISCORD_API_URL, config, engine, store, commands, log: log.child({ component: 'discord' }), ...options });

@@ -43,6 +43,8 @@ export interface StartRequest {
  */
 export class Engine {
   private readonly runbooks = new Map<string, AnyRunbook>();
+  /** Runbooks started by a command of their own name (`/restart`), the others by `/runbook <id>`; set by the adapter (unset: every runbook has its own). */
+  commandAliases: ReadonlySet<string> | undefined;
   /** Runs executing now (started, or confirmed and about to continue). */
   private busy = 0;
 
@@ -218,9 +220,13 @@ export class Engine {
     const at = new Date(gate.expires_at).toISOString();
     const when = Date.now() - gate.expires_at < 12 * 3_600_000 ? at.slice(11, 16) : `${at.slice(0, 10)} ${at.slice(11, 16)}`;
     const minutes = this.config.gates.expiryMinutes;
-    const args = Object.entries(JSON.parse(run.params) as Record<string, unknown>).map(([k, v]) => (k === 'service' ? String(v) : `${k}:${String(v)}`));
+    const base = run.runbook.split(':')[0] ?? run.runbook;
+    const internal = this.runbooks.get(base)?.internalParams ?? [];
+    const args = Object.entries(JSON.parse(run.params) as Record<string, unknown>)
+      .filter(([k]) => !internal.includes(k))
+      .map(([k, v]) => (k === 'service' ? String(v) : `${k}:${String(v)}`));
     if (run.host !== (this.config.defaultHost ?? [...this.hosts.keys()][0])) args.push(`host:${run.host}`);
-    const again = [`/${run.runbook.split(':')[0] ?? run.runbook}`, ...args].join(' ');
+    const again = [!this.commandAliases || this.commandAliases.has(base) ? `/${base}` : `/runbook ${base}`, ...args].join(' ');
     return `This confirmation expired at ${when} UTC (after ${minutes >= 1 ? `${minutes} min` : `${Math.round(minutes * 60)} s`}); nothing was run. Start again with ${again}.`;
   }
 
