@@ -831,4 +831,20 @@ describe('faults a test injects', () => {
     expect(double.requests.filter((r) => r.injected && r.status === 502)).toHaveLength(4);
     expect(double.violations).toEqual([]);
   });
+  it('holds a REST request until the test releases it (e.g. the command registration after READY)', async () => {
+    const double = await startDiscordDouble();
+    doubles.push(double);
+    const client = await newClient(double);
+    const hold = double.holdRest(restRoutes.guildCommandsPut);
+    let registered = false;
+    const registering = client.application!.commands.set(commandDefs, double.guild.id).then(() => (registered = true));
+    await hold.arrived;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(registered).toBe(false);
+    expect(double.commands('guild')).toEqual([]);
+    hold.release();
+    await registering;
+    expect(double.commands('guild').map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'runbook']));
+    expect(double.violations).toEqual([]);
+  });
 });
