@@ -2,7 +2,7 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedB
 import { gzipSync } from 'node:zlib';
 import { redact } from '../engine/redact.js';
 import type { RunView, OutputBlock } from '../engine/view.js';
-import { PAGE_SIZE, codeBlock, escapeFences, splitPages } from './pages.js';
+import { PAGE_SIZE, codeBlock, escapeFences, splitPages, type PagedOutput } from './pages.js';
 
 const COLOR: Record<RunView['status'], number> = {
   succeeded: 0x2ecc71,
@@ -51,15 +51,19 @@ export function fileName(title: string): string {
   return `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'output'}.txt`;
 }
 
+/** A stored output split into pages (escaped first, so that escaping cannot push a page over the limit). */
+export function paginate(block: Pick<OutputBlock, 'title' | 'text'>): PagedOutput {
+  return { title: block.title, attachment: attachmentName(block), pages: splitPages(escapeFences(block.text), PAGE_SIZE) };
+}
+
 /** The embed of page `page` (0-based) of a stored output, and its ◀ n/N ▶ row. */
-export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text'>, page: number): { embed: APIEmbed; row: ActionRowBuilder<ButtonBuilder>; pageCount: number } {
-  // Escape first, so that the escaping cannot push a page over the limit.
-  const pages = splitPages(escapeFences(block.text), PAGE_SIZE);
+export function renderPage(block: Pick<OutputBlock, 'outputId' | 'title' | 'text'> | (PagedOutput & { outputId: string }), page: number): { embed: APIEmbed; row: ActionRowBuilder<ButtonBuilder>; pageCount: number } {
+  const { title, attachment, pages } = 'pages' in block ? block : paginate(block);
   const n = Math.min(Math.max(page, 0), pages.length - 1);
   const embed = new EmbedBuilder()
-    .setTitle(clip(block.title, 256))
+    .setTitle(clip(title, 256))
     .setDescription(codeBlock(pages[n] ?? ''))
-    .setFooter({ text: `page ${n + 1}/${pages.length} · full output attached as ${attachmentName(block)}` })
+    .setFooter({ text: `page ${n + 1}/${pages.length} · full output attached as ${attachment}` })
     .setColor(0x2f3136)
     .toJSON();
   const row = new ActionRowBuilder<ButtonBuilder>().addComponents(

@@ -199,6 +199,14 @@ export class Router {
     } catch (err) {
       if (acked) await this.fail(i, err, { button: 'gate', runId });
       else this.deps.log.error({ err, runId }, 'a confirmed run failed to report');
+      // The run has ended (failed): its message must say so and lose its live buttons.
+      let ended: RunView | undefined;
+      try {
+        ended = engine.view(runId);
+      } catch {
+        ended = undefined;
+      }
+      if (ended) await i.message.edit(renderView(ended)).catch((e: unknown) => this.deps.log.warn({ err: e, runId }, 'could not show the failed run on its message'));
       return;
     }
     const viaChannel = (m: RenderedMessage) => i.message.edit(m);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Host } from '../host/index.js';
@@ -10,6 +11,10 @@ import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runboo
 import { gateActionId, type Actor, type OutputBlock, type RunView } from './view.js';
 
 const ICON: Record<string, string> = { succeeded: '✅', failed: '❌', running: '⏳', waiting: '⏸️', cancelled: '🚫', expired: '⌛', skipped: '⏭️' };
+
+/** A short fingerprint of what a gate's preview showed, carried by its Confirm button. */
+export const planHash = (gate: Pick<GateRow, 'plan' | 'plan_context'>): string =>
+  createHash('sha256').update(`${gate.plan ?? ''}\n${gate.plan_context ?? ''}`).digest('base64url').slice(0, 10);
 
 /** A service name as compose allows it: checked before anything reaches a host. */
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -76,6 +81,17 @@ export class Engine {
     return parsed.data as Record<string, unknown>;
   }
 
+  /**
+   * The host's own secret values, learned once per connection, so that they are masked in
+   * everything it prints; if they cannot be read, the pattern rules still apply.
+   */
+  private secretsLearned(host: Host): Promise<void> {
+    return learnHostSecrets(host).then(
+      () => undefined,
+      (err: unknown) => this.log.warn({ host: host.name, err }, "could not read the host's secret values; redacting by patterns only"),
+    );
+  }
+
   /** Parses params without touching the host beyond reading its declared services. */
   async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
     const params = this.parseParams(runbook.id, raw);
@@ -103,8 +119,9 @@ export class Engine {
   private async startCounted(req: StartRequest): Promise<RunView> {
     const runbook = this.resolveRunbook(req.runbook);
     const host = this.host(req.host);
-    // The host's own secret values are masked in everything it prints; if they cannot be read, the pattern rules still apply.
-    await learnHostSecrets(host).catch((err: unknown) => this.log.warn({ host: host.name, err }, 'could not read the host\'s secret values; redacting by patterns only'));
+    // Started now, awaited before anything the host printed is stored or shown (runStep, advance):
+    // the first run's steps need not wait for it, which matters on a cold start.
+    void this.secretsLearned(host);
     const params = await this.validate(runbook, host, req.params);
     const run: RunRow = {
       id: newId('r'),
@@ -137,7 +154,7 @@ export class Engine {
    * Checks and claims a gate decision synchronously, so the adapter can refuse a click at once
    * and acknowledge an accepted one before the slow part. Exactly one of many racing clicks wins.
    */
-  authorize(runId: string, stepIdx: number, decision: 'confirm' | 'cancel', actor: Actor): Decision {
+  authorize(runId: string, stepIdx: number, decision: 'confirm' | 'cancel', actor: Actor, shownPlanHash?: string): Decision {
     const run = this.store.getRun(runId);
     const gate = this.store.getGate(runId, stepIdx);
     if (!run || !gate) throw new UserError('gate.unknown', 'This confirmation is unknown to the bot (its record is gone). Start the command again.');
@@ -152,6 +169,9 @@ export class Engine {
       this.expireGate(gate);
       refuse('gate.expired', this.expiredText(run, gate));
     }
+    if (decision === 'confirm' && shownPlanHash !== undefined && gate.plan !== null && planHash(gate) !== shownPlanHash) {
+      refuse('gate.plan-changed', 'What this step will run changed after the preview you clicked; nothing was run. Check the updated preview and confirm it there.');
+    }
     const isRequester = actor.id === run.requested_by;
     if (decision === 'cancel') {
       if (!isRequester && !actor.roles.includes('operator')) refuse('gate.forbidden', 'Only the requester or a member with the operator role can cancel this.');
@@ -161,17 +181,17 @@ export class Engine {
     } else if (!actor.roles.includes('operator')) {
       refuse('gate.forbidden', 'Only members with the operator role can confirm this. Nothing was run.');
     }
-    if (!this.store.claimGate(runId, stepIdx, decision === 'confirm' ? 'confirmed' : 'cancelled', actor.id)) {
+    const won = this.store.decideGate(
+      decision === 'confirm'
+        ? { runId, stepIdx, state: 'confirmed', userId: actor.id, userName: actor.name, runStatus: 'running', runError: null }
+        : { runId, stepIdx, state: 'cancelled', userId: actor.id, userName: actor.name, runStatus: 'cancelled', runError: `cancelled by ${actor.name}` },
+    );
+    if (!won) {
       const now = this.store.getGate(runId, stepIdx);
       refuse('gate.decided', `Someone else already ${now?.state ?? 'decided'} this step${this.deciderOf(runId, stepIdx)}. Nothing more was run.`);
     }
-    this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: true, reason: null });
     this.log.info({ runId, stepIdx, decision, actor: actor.id }, 'gate decided');
-    if (decision === 'cancel') this.store.setRunStatus(runId, 'cancelled', `cancelled by ${actor.name}`);
-    else {
-      this.store.setRunStatus(runId, 'running');
-      this.busy++; // until proceed() has run it
-    }
+    if (decision === 'confirm') this.busy++; // until proceed() has run it
     return { run, stepIdx, decision };
   }
 
@@ -196,21 +216,38 @@ export class Engine {
     if (!run) throw new UserError('run.unknown', `Run ${runId} is unknown.`);
     const base = this.resolveRunbook(run.runbook);
     if (!base.rollback || base.rollback.length === 0) throw new UserError('rollback.none', `${base.id} has no rollback steps.`);
-    return this.start({ runbook: `${base.id}:rollback`, host: run.host, params: JSON.parse(run.params), actor, channelId });
+    // An old button would recreate whatever is on disk weeks later: only the newest failure, recently.
+    const undoable = run.status === 'failed' || (run.status === 'succeeded' && base.rollbackAfterSuccess === true);
+    if (!undoable) throw new UserError('rollback.not-failed', `Run ${runId} ${run.status.replace('_', ' ')}; only a failed run can be rolled back. Nothing was run.`);
+    const newer = run.target_key === null ? undefined : this.store.latestRunFor(run.target_key);
+    if (newer && newer.id !== run.id) {
+      throw new UserError('rollback.superseded', `Run ${runId} is no longer the latest on ${run.target_key ?? 'its target'}: ${newer.runbook} (run ${newer.id}) ran after it, ${ago(newer.created_at)}. Rolling back now could undo that; nothing was run. Check /ps and start what is needed.`);
+    }
+    const windowMs = this.config.gates.rollbackWindowMinutes * 60_000;
+    if (Date.now() - (run.finished_at ?? run.created_at) > windowMs) {
+      throw new UserError('rollback.too-old', `Run ${runId} failed ${ago(run.finished_at ?? run.created_at)}; its Roll back button works for ${this.config.gates.rollbackWindowMinutes} min. Nothing was run; check /ps and start what is needed.`);
+    }
+    // Values the run recorded for its rollback (e.g. the replica count before a scale) become its params.
+    const recorded = this.store.stepsOf(runId).flatMap((st) => (st.fields ? (JSON.parse(st.fields) as Field[]) : [])).filter((f) => f.record !== undefined).map((f) => [f.record, f.value]);
+    return this.start({ runbook: `${base.id}:rollback`, host: run.host, params: { ...(JSON.parse(run.params) as object), ...Object.fromEntries(recorded) }, actor, channelId });
   }
 
   /** Gates whose time is up: marked expired (their runs too), returned so the adapter can disable buttons. */
   expireDue(now = Date.now()): { gate: GateRow; view: RunView }[] {
     const out: { gate: GateRow; view: RunView }[] = [];
     for (const gate of this.store.dueGates(now)) {
-      if (this.expireGate(gate, now)) out.push({ gate, view: this.view(gate.run_id) });
+      // One bad gate (its runbook gone in an upgrade, the database busy) must not stop the sweep.
+      try {
+        if (this.expireGate(gate, now)) out.push({ gate, view: this.view(gate.run_id) });
+      } catch (err) {
+        this.log.error({ err, runId: gate.run_id, stepIdx: gate.step_idx }, 'could not expire a gate');
+      }
     }
     return out;
   }
 
   private expireGate(gate: GateRow, now = Date.now()): boolean {
-    if (!this.store.claimGate(gate.run_id, gate.step_idx, 'expired', null, now)) return false;
-    this.store.setRunStatus(gate.run_id, 'expired', 'confirmation expired before anyone confirmed');
+    if (!this.store.decideGate({ runId: gate.run_id, stepIdx: gate.step_idx, state: 'expired', userId: null, userName: null, runStatus: 'expired', runError: 'confirmation expired before anyone confirmed' }, now)) return false;
     this.log.info({ runId: gate.run_id, stepIdx: gate.step_idx }, 'gate expired');
     return true;
   }
@@ -273,6 +310,7 @@ export class Engine {
     } catch (err) {
       // Whatever went wrong between steps, the run must end (and free its target), not hang.
       // A user error can quote what the host printed: it is stored (and shown) redacted like output.
+      await this.secretsLearned(this.host(run.host));
       this.store.setRunStatus(run.id, 'failed', isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
       this.log.error({ runId: run.id, err }, 'run aborted');
       throw err;
@@ -287,11 +325,16 @@ export class Engine {
       if (step.mutates && idx !== approved) {
         // The plan first: a gate nobody can see (its plan failed) must not be left open.
         const plan = await this.planOf(step, host, params);
+        const context = await this.planContext(runbook, host, params);
         const expiresAt = Date.now() + this.config.gates.expiryMinutes * 60_000;
         const baseId = runbook.id.split(':')[0] ?? runbook.id;
-        this.store.openGate(run.id, idx, runbook.fourEyes === true || this.config.gates.fourEyes.includes(baseId), expiresAt);
+        this.store.openGate(run.id, idx, runbook.fourEyes === true || this.config.gates.fourEyes.includes(baseId), expiresAt, { commands: JSON.stringify(plan), context });
         this.store.setRunStatus(run.id, 'awaiting_confirmation');
         return this.view(run.id, { stepIdx: idx, plan });
+      }
+      if (step.mutates && step.plan) {
+        const changed = await this.planChanged(run, runbook, step, idx, host, params);
+        if (changed) return changed;
       }
       const ok = await this.runStep(run, step, idx, host, params);
       if (!ok) {
@@ -302,6 +345,42 @@ export class Engine {
     this.store.setRunStatus(run.id, 'succeeded');
     this.log.info({ runId: run.id }, 'run succeeded');
     return this.view(run.id);
+  }
+
+  /**
+   * A confirmation is bound to what its preview showed: the commands, and the compose definitions
+   * of the services they act on (the image a restart brings back, its environment…). Just before
+   * the confirmed step runs, both are made again from the host as it is now (compose file re-read):
+   * a service that has gone fails the run; any other change withdraws the confirmation and shows a
+   * fresh preview. Nothing runs in either case.
+   */
+  private async planChanged(run: RunRow, runbook: AnyRunbook, step: Step<unknown>, idx: number, host: Host, params: unknown): Promise<RunView | undefined> {
+    const gate = this.store.getGate(run.id, idx);
+    if (!gate || gate.plan === null) return undefined; // a gate from before plans were kept
+    host.forgetComposeConfig();
+    await this.validate(runbook, host, params);
+    const plan = await this.planOf(step, host, params);
+    const context = await this.planContext(runbook, host, params);
+    const commands = JSON.stringify(plan);
+    if (commands === gate.plan && context === gate.plan_context) return undefined;
+    const by = this.store.approvalsOf(run.id).filter((a) => a.accepted === 1 && a.step_idx === idx).at(-1);
+    this.store.reopenGate({ runId: run.id, stepIdx: idx, plan: { commands, context }, expiresAt: Date.now() + this.config.gates.expiryMinutes * 60_000, userId: by?.user_id ?? 'unknown', userName: by?.user_name ?? 'unknown' });
+    this.log.warn({ runId: run.id, stepIdx: idx, shown: gate.plan, now: plan, contextChanged: context !== gate.plan_context }, 'plan changed between preview and confirmation; nothing run');
+    const services = (runbook.serviceParams ?? []).map((k) => (params as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
+    const why = commands === gate.plan ? `the compose definition of ${services.join(', ') || 'the service'} changed since the preview (image, environment, volumes…)` : 'what this step would run changed since the preview';
+    return this.view(run.id, { stepIdx: idx, plan, changed: { why, shown: JSON.parse(gate.plan) as string[] } });
+  }
+
+  /** Fingerprint of the compose definitions of the runbook's service params, as the host resolves them now. */
+  private async planContext(runbook: AnyRunbook, host: Host, params: unknown): Promise<string> {
+    const keys = runbook.serviceParams ?? [];
+    if (keys.length === 0) return '';
+    const defs = (await host.composeConfig()).document.services as Record<string, unknown> | undefined;
+    const bound = keys.map((k) => {
+      const service = (params as Record<string, unknown>)[k];
+      return typeof service === 'string' ? [service, defs?.[service] ?? null] : [k, null];
+    });
+    return createHash('sha256').update(JSON.stringify(bound)).digest('base64url').slice(0, 16);
   }
 
   private async planOf(step: Step<unknown>, host: Host, params: unknown): Promise<string[]> {
@@ -328,12 +407,12 @@ export class Engine {
       params,
       runId: run.id,
       exec: async (argv, o) => {
-        const res = await host.exec(argv, o ?? {});
+        const res = await host.exec(argv, { ...o, mutating: step.mutates });
         record(res);
         return res;
       },
       compose: async (args, o) => {
-        const res = await host.compose(args, o ?? {});
+        const res = await host.compose(args, { ...o, mutating: step.mutates });
         record(res);
         return res;
       },
@@ -351,6 +430,7 @@ export class Engine {
         this.log.error({ runId: run.id, step: idx, err }, 'step crashed');
       }
     }
+    await this.secretsLearned(host);
     const outputId = outcome.output === undefined ? null : this.store.saveOutput(run.id, outcome.outputTitle ?? step.title, redact(outcome.output));
     const summary = redact(outcome.summary);
     const fields = outcome.fields ? redact(JSON.stringify(outcome.fields)) : null;
@@ -411,7 +491,7 @@ export class Engine {
   }
 
   /** Rebuilds the neutral result of a run from the store (also after a restart). */
-  view(runId: string, gate?: { stepIdx: number; plan: string[] }): RunView {
+  view(runId: string, gate?: { stepIdx: number; plan: string[]; changed?: { why: string; shown: string[] } }): RunView {
     const run = this.store.getRun(runId);
     if (!run) throw new UserError('run.unknown', `Run ${runId} is unknown.`);
     const runbook = this.resolveRunbook(run.runbook);
@@ -436,13 +516,16 @@ export class Engine {
         lines.push(`${ICON[run.status]} **${s.title}** — not run (${run.status})`);
       }
     });
+    if (gate?.changed) {
+      lines.push('', `⚠️ **The confirmation was withdrawn: ${gate.changed.why}; nothing was run.** The preview showed:`, '```', ...gate.changed.shown, '```', 'Check the new preview and confirm again.');
+    }
     if (gate) lines.push('', `**This will run on \`${run.host}\`:**`, '```', ...gate.plan, '```');
     if (run.error && run.status !== 'succeeded') lines.push('', `**${run.status === 'failed' ? 'Failed' : 'Note'}:** ${run.error}`);
 
     const gateRow = gate ? this.store.getGate(runId, gate.stepIdx) : undefined;
     const actions: RunView['actions'] = [];
     if (gate && gateRow) {
-      actions.push({ id: gateActionId(runId, gate.stepIdx, 'confirm'), label: gateRow.four_eyes ? 'Approve (second person)' : 'Confirm', style: 'danger' });
+      actions.push({ id: gateActionId(runId, gate.stepIdx, 'confirm', planHash(gateRow)), label: gateRow.four_eyes ? 'Approve (second person)' : 'Confirm', style: 'danger' });
       actions.push({ id: gateActionId(runId, gate.stepIdx, 'cancel'), label: 'Cancel', style: 'secondary' });
     }
     const ended = this.store.lastGate(runId);
@@ -451,7 +534,8 @@ export class Engine {
       actions.push({ id: gateActionId(runId, ended.step_idx, 'confirm'), label: `Confirm (${label.toLowerCase()})`, style: 'danger', disabled: true });
       actions.push({ id: gateActionId(runId, ended.step_idx, 'cancel'), label, style: 'secondary', disabled: true });
     }
-    if (run.status === 'failed' && runbook.rollback && runbook.rollback.length > 0) {
+    // Nothing to roll back when no step that changes the host ran (e.g. it failed at its gate).
+    if ((run.status === 'failed' || (run.status === 'succeeded' && runbook.rollbackAfterSuccess === true)) && runbook.rollback && runbook.rollback.length > 0 && steps.some((st) => st.mutates === 1)) {
       actions.push({ id: `rollback:${runId}`, label: 'Roll back', style: 'danger' });
     }
     if ((run.status === 'succeeded' || run.status === 'failed') && runbook.followUps) actions.push(...runbook.followUps(params, run.host));

@@ -47,4 +47,6 @@ export interface RunView {
   people?: { requestedBy: Person; decisions: (Person & { decision: 'confirm' | 'cancel' })[] };
 }
 
-export const gateActionId = (runId: string, stepIdx: number, decision: 'confirm' | 'cancel'): string => `gate:${runId}:${stepIdx}:${decision}`;
+/** `planHash` binds a Confirm to the preview it was shown with (a changed plan refuses the click). */
+export const gateActionId = (runId: string, stepIdx: number, decision: 'confirm' | 'cancel', planHash?: string): string =>
+  `gate:${runId}:${stepIdx}:${decision}${planHash === undefined ? '' : `:${planHash}`}`;

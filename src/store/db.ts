@@ -2,8 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-gate-plan.js';
 
-const migrations: { version: number; up: (db: Database) => void }[] = [{ version: 1, up: m001.up }];
+const migrations: { version: number; up: (db: Database) => void }[] = [
+  { version: 1, up: m001.up },
+  { version: 2, up: m002.up },
+];
 
 /**
  * better-sqlite3 12 on Node 24 can abort the process when a Statement object is garbage

@@ -54,6 +54,10 @@ const gateRow = z.object({
   message_id: z.string().nullable(),
   decided_by: z.string().nullable(),
   decided_at: z.number().nullable(),
+  /** JSON of the command lines the gate's preview showed (null for gates of older versions). */
+  plan: z.string().nullable(),
+  /** Fingerprint of the compose definitions of the services the step acts on, at the preview. */
+  plan_context: z.string().nullable(),
 });
 export type GateRow = z.infer<typeof gateRow>;
 
@@ -195,10 +199,24 @@ export class Store {
     return row === undefined ? undefined : outputRow.parse(row);
   }
 
-  openGate(runId: string, stepIdx: number, fourEyes: boolean, expiresAt: number): void {
+  openGate(runId: string, stepIdx: number, fourEyes: boolean, expiresAt: number, plan: { commands: string; context: string } | null = null): void {
     this
-      .stmt(`INSERT INTO gates (run_id, step_idx, state, four_eyes, expires_at) VALUES (?, ?, 'open', ?, ?)`)
-      .run(runId, stepIdx, fourEyes ? 1 : 0, expiresAt);
+      .stmt(`INSERT INTO gates (run_id, step_idx, state, four_eyes, expires_at, plan, plan_context) VALUES (?, ?, 'open', ?, ?, ?, ?)`)
+      .run(runId, stepIdx, fourEyes ? 1 : 0, expiresAt, plan?.commands ?? null, plan?.context ?? null);
+  }
+
+  /**
+   * A confirmed gate whose step would now run something else than its preview showed: the
+   * confirmation is withdrawn (recorded as refused) and the gate opens again with the new plan.
+   */
+  reopenGate(r: { runId: string; stepIdx: number; plan: { commands: string; context: string }; expiresAt: number; userId: string; userName: string }, now = Date.now()): void {
+    this.inTransaction(() => {
+      this
+        .stmt(`UPDATE gates SET state = 'open', plan = ?, plan_context = ?, expires_at = ?, decided_by = NULL, decided_at = NULL WHERE run_id = ? AND step_idx = ? AND state = 'confirmed'`)
+        .run(r.plan.commands, r.plan.context, r.expiresAt, r.runId, r.stepIdx);
+      this.recordApproval({ runId: r.runId, stepIdx: r.stepIdx, userId: r.userId, userName: r.userName, decision: 'confirm', accepted: false, reason: 'gate.plan-changed' }, now);
+      this.setRunStatus(r.runId, 'awaiting_confirmation', null, now);
+    });
   }
 
   setGateMessage(runId: string, stepIdx: number, channelId: string, messageId: string): void {

@@ -84,7 +84,7 @@ describe('redaction corpus: secrets planted on the host never reach Discord or t
   let h: Harness;
   let envPath: string;
   let originalEnv: string;
-  let nextjsId: string;
+  let nextjsId: string | undefined;
   const runIds: string[] = [];
 
   beforeAll(async () => {

@@ -203,4 +203,31 @@ describe('runbook engine', () => {
     db.exec(`UPDATE runs SET status = 'succeeded', finished_at = ${Date.now()} WHERE id = '${old.runId}'`);
     await expect(engine.rollback(old.runId, alice, null)).rejects.toThrow(/only a failed run can be rolled back/);
   });
+
+  it('binds a Confirm to the plan its preview showed: a changed plan runs nothing and shows a fresh preview', async () => {
+    let flags: string[] = [];
+    const drifting = defineRunbook({
+      ...(bounce as ReturnType<typeof defineRunbook>),
+      id: 'drifting',
+      steps: [{ title: 'Bounce', mutates: true, plan: async ({ params }) => [['bounce', (params as { service: string }).service, ...flags]], run: async (ctx) => ({ ok: (await ctx.exec(['bounce', (ctx.params as { service: string }).service, ...flags])).exitCode === 0, summary: 'bounced' }) }],
+    }) as AnyRunbook;
+    const transport = new RecordingTransport();
+    const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), transport);
+    const engine = new Engine(new Store(openDatabase(':memory:')), new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [drifting]);
+    const hashOf = (v: { actions: { id: string; label: string }[] }) => v.actions.find((a) => a.label === 'Confirm')!.id.split(':')[4];
+
+    const preview = await engine.start({ runbook: 'drifting', params: { service: 'api' }, actor: alice, channelId: null });
+    const shown = hashOf(preview);
+    flags = ['--force']; // the host changed between the preview and the click
+    const fresh = await engine.proceed(engine.authorize(preview.runId, 0, 'confirm', bob, shown));
+    expect(fresh.status).toBe('awaiting_confirmation');
+    expect(fresh.description).toMatch(/The confirmation was withdrawn: what this step would run changed since the preview; nothing was run/);
+    expect(fresh.description).toContain('bounce api --force');
+    expect(bounces(transport)).toEqual([]);
+    // The old preview's button is refused; the fresh one runs exactly what it shows.
+    expect(() => engine.authorize(preview.runId, 0, 'confirm', bob, shown)).toThrow(/changed after the preview you clicked; nothing was run/);
+    const done = await engine.proceed(engine.authorize(preview.runId, 0, 'confirm', bob, hashOf(fresh)));
+    expect(done.status).toBe('succeeded');
+    expect(bounces(transport)).toEqual(['bounce api --force']);
+  });
 });
