@@ -21,7 +21,8 @@ function show(m: DoubleMessage): void {
   if (m.content) out.push(m.content);
   for (const e of m.embeds ?? []) {
     if (e.title) out.push(`== ${e.title} ==`);
-    if (e.description) out.push(e.description);
+    // A terminal shows no mentions: "<@id> (`name`)" reads as @name.
+    if (e.description) out.push(e.description.replace(/<@\d+> \(`([^`]+)`\)/g, '@$1'));
     for (const f of e.fields ?? []) out.push(`  ${f.name}: ${f.value.replace(/\n/g, ' · ')}`);
     if (e.footer?.text) out.push(`  -- ${e.footer.text}`);
   }

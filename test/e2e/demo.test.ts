@@ -30,6 +30,7 @@ describe('npm run demo', () => {
     const afterClick = out.slice(out.indexOf('click confirm'));
     expect(afterClick).toMatch(/✅ \*\*Restart\*\*/);
     expect(afterClick).toMatch(/✅ \*\*Verify\*\* — healthy/);
+    expect(afterClick).toMatch(/Requested by @operator · confirmed by @operator/);
     const afterAudit = out.slice(out.indexOf('/audit count:1'));
     expect(afterAudit).toMatch(/== Audit: last 1 run ==/);
     expect(afterAudit).toMatch(/restart service=adonisjs +succeeded/);
