@@ -1,5 +1,6 @@
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type APIEmbed, type MessageCreateOptions } from 'discord.js';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { redact } from '../engine/redact.js';
 import type { RunView, OutputBlock } from '../engine/view.js';
 import { PAGE_SIZE, codeBlock, escapeFences, splitPages, type PagedOutput } from './pages.js';
@@ -36,7 +37,9 @@ export const attachmentName = (block: Pick<OutputBlock, 'title' | 'text'>): stri
 
 function attachmentOf(block: OutputBlock): AttachmentBuilder {
   const data = Buffer.from(block.text, 'utf8');
-  return new AttachmentBuilder(gzipped(block.text) ? gzipSync(data) : data, { name: attachmentName(block) });
+  // A stream: zlib compresses on libuv's thread pool, so a large output never blocks the event
+  // loop (clicks, gate expiry, gateway heartbeats). A stream is read once: render again to resend.
+  return new AttachmentBuilder(gzipped(block.text) ? Readable.from([data]).pipe(createGzip()) : data, { name: attachmentName(block) });
 }
 
 export const pageId = (outputId: string, page: number): string => `page:${outputId}:${page}`;

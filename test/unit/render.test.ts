@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { renderView } from '../../src/discord/render.js';
@@ -62,12 +63,12 @@ describe('rendering a RunView as a Discord message', () => {
     expect(files).toEqual([{ name: 'adonisjs-logs.txt', size: Buffer.byteLength(text) }]);
   });
 
-  it('gzips output too large for a Discord file, losing nothing', () => {
+  it('gzips output too large for a Discord file, losing nothing, off the event loop (a stream)', async () => {
     const text = Array.from({ length: 200_000 }, (_, i) => `2026-11-23T09:00:00Z request ${i} took ${i % 97} ms`).join('\n');
     expect(Buffer.byteLength(text)).toBeGreaterThan(8 * 1024 * 1024);
     const m = renderView({ ...base, status: 'succeeded', actions: [], blocks: [{ outputId: 'o1', title: 'adonisjs logs', text }] });
     expect(m.files[0]?.name).toBe('adonisjs-logs.txt.gz');
-    const data = m.files[0]!.attachment as Buffer;
+    const data = Buffer.concat(await (m.files[0]!.attachment as Readable).toArray());
     expect(data.length).toBeLessThan(10 * 1024 * 1024);
     expect(gunzipSync(data).toString('utf8')).toBe(text);
     expect(m.embeds[1]?.footer?.text).toMatch(/attached as adonisjs-logs\.txt\.gz$/);
