@@ -99,10 +99,22 @@ export class Router {
     const fields = { ...logFields, runId: view.runId };
     try {
       const msg = await deliverWithFallback(() => send(rendered), fallback && (() => fallback(rendered)), { log: this.deps.log, fields });
-      if (view.gate) this.deps.engine.recordGateMessage(view.runId, view.gate.stepIdx, msg.channelId, msg.id);
+      if (view.gate) this.recordGateMessage(view.runId, view.gate.stepIdx, msg, fields);
     } catch (err) {
       if (!isTransient(err)) return this.fail(i, err, logFields, ownReply);
       this.deps.log.error({ ...fields, err }, 'could not show a run result on Discord; /audit has it');
+    }
+  }
+
+  /**
+   * Where a gate's message is, so that its buttons can be disabled when it expires. The gate was
+   * shown and works without it: a failed write (e.g. a full disk) must not take the message down.
+   */
+  private recordGateMessage(runId: string, stepIdx: number, msg: Message, fields: Record<string, unknown>): void {
+    try {
+      this.deps.engine.recordGateMessage(runId, stepIdx, msg.channelId, msg.id);
+    } catch (err) {
+      this.deps.log.error({ ...fields, err }, 'could not record where a gate message is; its buttons work, but will not be disabled when it expires');
     }
   }
 

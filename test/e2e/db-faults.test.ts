@@ -51,6 +51,10 @@ describe("the bot's database on a full filesystem", () => {
   it('a command gets a clear error, nothing is corrupted, and it works again once there is space', async () => {
     const bot = h!;
     expect(textOf(await ask(bot, 'ps'))).toContain('all 5 services running');
+    // A restart waits at its gate while the disk fills up.
+    const gate = await ask(bot, 'restart', { service: 'nextjs' }, 'operator');
+    expect(buttonsOf(gate).length).toBeGreaterThan(0);
+    const [, runId = '', stepIdx] = buttonId(gate, 'Confirm').split(':');
     const runsBefore = bot.app.store.countRuns();
 
     // Fill the filesystem to the last page.
@@ -69,11 +73,16 @@ describe("the bot's database on a full filesystem", () => {
     }
 
     const mark = await commandsLogMark();
-    for (const [name, options, member] of [['ps', {}, 'viewer'], ['restart', { service: 'nextjs' }, 'operator']] as const) {
+    for (const [name, options, member] of [['ps', {}, 'viewer'], ['restart', { service: 'adonisjs' }, 'operator']] as const) {
       const body = textOf(await ask(bot, name, options, member));
       expect(body, name).toMatch(/cannot write to the bot's database \(.*opsbot\.db\): the disk holding it is full/);
       expect(body, name).not.toMatch(/Something went wrong/);
     }
+    // A Confirm that cannot be recorded runs nothing, and the gate stays open for later.
+    const click = await bot.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+    const refused = await Promise.any([click.waitForReply(undefined, { timeoutMs: 30_000 }), click.waitForFollowup(undefined, { timeoutMs: 30_000 })]);
+    expect(textOf(refused)).toMatch(/the disk holding it is full/);
+    expect(bot.app.store.getGate(runId, Number(stepIdx))?.state).toBe('open');
     expect(bot.logs.some((l) => l.includes('store.full'))).toBe(true);
     // Nothing that changes the host ran, and no run was half-recorded.
     expect((await commandsLogSince(mark)).filter((l) => /\brestart\b/.test(l))).toEqual([]);
@@ -82,11 +91,12 @@ describe("the bot's database on a full filesystem", () => {
 
     unlinkSync(filler);
     expect(textOf(await ask(bot, 'ps'))).toContain('all 5 services running');
-    const gate = await ask(bot, 'restart', { service: 'nextjs' }, 'operator');
-    expect(buttonsOf(gate).length).toBeGreaterThan(0);
-    const cancel = await bot.double.clickButton({ message: gate, customId: buttonId(gate, 'Cancel'), member: 'operator' });
-    await cancel.waitForUpdate((m) => /cancelled/i.test(textOf(m)), { timeoutMs: 15_000 });
-    expect(bot.app.store.countRuns()).toBe(runsBefore + 2);
+    // The same gate now confirms, and the restart runs once.
+    const confirm = await bot.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+    const done = await confirm.waitForUpdate((m) => /✅ \*\*Verify\*\*|❌/.test(textOf(m)), { timeoutMs: 60_000 });
+    expect(textOf(done)).toMatch(/✅ \*\*Restart\*\*/);
+    expect((await commandsLogSince(mark)).filter((l) => /\brestart nextjs\b/.test(l))).toHaveLength(1);
+    expect(bot.app.store.countRuns()).toBe(runsBefore + 1);
     expect(integrity(dbPath)).toEqual({ integrity_check: 'ok' });
     expect(bot.double.violations).toEqual([]);
   });
@@ -149,6 +159,10 @@ describe("the bot's database used by another program at the same time", () => {
       }
       expect(child.exitCode).toBeNull(); // the backups were still going on
     } finally {
+      if (other && other.exitCode === null) {
+        other.kill('SIGKILL');
+        await exited(other);
+      }
       rmSync(backupDir, { recursive: true, force: true });
     }
     expect(integrity(bot.config.database.path)).toEqual({ integrity_check: 'ok' });
