@@ -201,9 +201,9 @@ class DockerStreamAgent extends Agent {
 export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): { docker: Docker; agent: Agent } {
   const agent = new DockerStreamAgent(open, hostName);
   // Loaded on first use (dockerode and its dependencies are ~20 MB of an idle bot's memory).
-  const Docker = createRequire(import.meta.url)('dockerode') as typeof import('dockerode');
+  const DockerClient = createRequire(import.meta.url)('dockerode') as typeof Docker;
   // A timeout turns a request stuck on a dead channel into an error instead of a hang.
-  const docker = new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);
+  const docker = new DockerClient({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);
   // Every dockerode call ends in modem.dial's callback: the one place to explain a broken stream.
   const modem = docker.modem as unknown as { dial: (options: unknown, callback: (err: unknown, data: unknown) => void) => unknown };
   const dial = modem.dial.bind(modem);
