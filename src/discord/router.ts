@@ -95,10 +95,10 @@ export class Router {
     fallback: ((m: RenderedMessage) => Promise<Message>) | undefined,
     ownReply = false,
   ): Promise<void> {
-    const rendered = renderView(view);
     const fields = { ...logFields, runId: view.runId };
     try {
-      const msg = await deliverWithFallback(() => send(rendered), fallback && (() => fallback(rendered)), { log: this.deps.log, fields });
+      // Rendered anew for each attempt: a gzipped attachment is a stream, read once.
+      const msg = await deliverWithFallback(() => send(renderView(view)), fallback && (() => fallback(renderView(view))), { log: this.deps.log, fields });
       if (view.gate) this.recordGateMessage(view.runId, view.gate.stepIdx, msg, fields);
     } catch (err) {
       if (!isTransient(err)) return this.fail(i, err, logFields, ownReply);

@@ -50,6 +50,8 @@ export class Engine {
   private readonly runbooks = new Map<string, AnyRunbook>();
   /** Runbooks started by a command of their own name (`/restart`), the others by `/runbook <id>`; set by the adapter (unset: every runbook has its own). */
   commandAliases: ReadonlySet<string> | undefined;
+  /** Aborted runs whose failure the database did not take yet (run id → error text). */
+  private readonly unrecorded = new Map<string, string>();
   /** Runs executing now (started, or confirmed and about to continue). */
   private busy = 0;
 
@@ -235,6 +237,14 @@ export class Engine {
   /** Gates whose time is up: marked expired (their runs too), returned so the adapter can disable buttons. */
   expireDue(now = Date.now()): { gate: GateRow; view: RunView }[] {
     const out: { gate: GateRow; view: RunView }[] = [];
+    for (const [runId, error] of this.unrecorded) {
+      try {
+        this.store.setRunStatus(runId, 'failed', error, now);
+        this.unrecorded.delete(runId);
+      } catch {
+        break; // still refused: next sweep
+      }
+    }
     for (const gate of this.store.dueGates(now)) {
       // One bad gate (its runbook gone in an upgrade, the database busy) must not stop the sweep.
       try {
@@ -311,8 +321,15 @@ export class Engine {
       // Whatever went wrong between steps, the run must end (and free its target), not hang.
       // A user error can quote what the host printed: it is stored (and shown) redacted like output.
       await this.secretsLearned(this.host(run.host));
-      this.store.setRunStatus(run.id, 'failed', isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
       this.log.error({ runId: run.id, err }, 'run aborted');
+      try {
+        this.store.setRunStatus(run.id, 'failed', isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
+      } catch (storeErr) {
+        // The database refuses too (full disk, held lock): keep the first error for the user and
+        // retry at every expiry sweep, so the run does not hold its target's lock for good.
+        this.unrecorded.set(run.id, isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
+        this.log.error({ runId: run.id, err: storeErr }, 'could not mark an aborted run failed; retrying');
+      }
       throw err;
     }
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { retained } from './db.js';
-import { guarded } from './errors.js';
+import { guarded, storeFault } from './errors.js';
 import { z } from 'zod';
 
 export const runStatus = z.enum(['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled', 'expired']);
@@ -261,7 +261,8 @@ export class Store {
       return out;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
+      // BEGIN/COMMIT run through exec, not a guarded statement: a full disk shows at COMMIT.
+      throw storeFault(err, this.db.name);
     }
   }
 

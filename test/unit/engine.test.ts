@@ -230,4 +230,21 @@ describe('runbook engine', () => {
     expect(done.status).toBe('succeeded');
     expect(bounces(transport)).toEqual(['bounce api --force']);
   });
+
+  it('an aborted run the database could not mark failed keeps its first error and is marked at the next sweep', async () => {
+    const broken = defineRunbook({ ...(bounce as ReturnType<typeof defineRunbook>), id: 'broken', steps: [{ title: 'Change', mutates: true, plan: () => Promise.reject(new Error('host gone')), run: async () => ({ ok: true, summary: '' }) }] }) as AnyRunbook;
+    const db = openDatabase(':memory:');
+    const host = new Host(hostSchema.parse({ name: 'h', transport: 'local', projectDir: '/p', compose: 'v1' }), new RecordingTransport());
+    const engine = new Engine(new Store(db), new Map([['h', host]]), { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [broken]);
+    db.exec(`CREATE TEMP TRIGGER full_disk BEFORE UPDATE OF status ON runs WHEN NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    // The user still gets the real reason, not the database's.
+    await expect(engine.start({ runbook: 'broken', params: { service: 'api' }, actor: alice, channelId: null })).rejects.toThrow(/Could not prepare the command for "Change": host gone/);
+    const store = new Store(db);
+    expect(store.recentRuns(1)[0]?.status).toBe('running');
+    engine.expireDue();
+    expect(store.recentRuns(1)[0]?.status).toBe('running'); // still refused: kept for the next sweep
+    db.exec('DROP TRIGGER full_disk');
+    engine.expireDue();
+    expect(store.recentRuns(1)[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/host gone/) as unknown });
+  });
 });
