@@ -123,8 +123,15 @@ export class Engine {
     const host = this.host(req.host);
     // Started now, awaited before anything the host printed is stored or shown (runStep, advance):
     // the first run's steps need not wait for it, which matters on a cold start.
-    void this.secretsLearned(host);
-    const params = await this.validate(runbook, host, req.params);
+    const learning = this.secretsLearned(host);
+    let params: unknown;
+    try {
+      params = await this.validate(runbook, host, req.params);
+    } catch (err) {
+      // Its message may quote the host (a compose error quotes the file): mask what it knows first.
+      await learning;
+      throw err;
+    }
     const run: RunRow = {
       id: newId('r'),
       runbook: runbook.id,

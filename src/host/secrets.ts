@@ -63,10 +63,15 @@ export function learnHostSecrets(host: Host): Promise<number> {
     const entries: [string, string][] = [];
     // The compose configuration is the one the host layer reads for its services anyway (shared,
     // single-flight): learning the secrets adds one process on the host, `cat .env`.
-    const [dotenv, config] = await Promise.all([host.exec(['cat', '.env']), host.composeConfig()]);
-    if (dotenv.exitCode === 0) entries.push(...parseDotenv(dotenv.stdout));
-    entries.push(...composeEnvironment(config.document));
-    return addSecretValues(entries);
+    const [dotenv, config] = await Promise.allSettled([host.exec(['cat', '.env']), host.composeConfig()]);
+    if (dotenv.status === 'fulfilled' && dotenv.value.exitCode === 0) entries.push(...parseDotenv(dotenv.value.stdout));
+    if (config.status === 'fulfilled') entries.push(...composeEnvironment(config.value.document));
+    // What could be read is masked even when the rest failed: a broken compose file's error
+    // message quotes the file, .env values included.
+    const taken = addSecretValues(entries);
+    if (dotenv.status === 'rejected') throw dotenv.reason;
+    if (config.status === 'rejected') throw config.reason;
+    return taken;
   })();
   learned.set(host, reading);
   reading.catch(() => {
