@@ -207,14 +207,28 @@ export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): 
   // Every dockerode call ends in modem.dial's callback: the one place to explain a broken stream.
   const modem = docker.modem as unknown as { dial: (options: unknown, callback: (err: unknown, data: unknown) => void) => unknown };
   const dial = modem.dial.bind(modem);
-  modem.dial = (options, callback) =>
-    dial(options, (err, data) => {
+  // A kept-alive channel can die while idle (dockerd restarted, the host's dial-stdio gone): a
+  // read that fails on it before any answer is tried once more on a fresh channel, which then
+  // either works or fails with the reason (e.g. "Docker is not running").
+  const stale = (err: unknown) => {
+    const e = err as { code?: unknown; message?: unknown } | null;
+    return e?.code === 'ECONNRESET' || e?.message === 'socket hang up';
+  };
+  modem.dial = (options, callback) => {
+    const attempt = (retried: boolean): unknown =>
+      dial(options, (err, data) => {
+        if (err && !retried && stale(err) && (options as { method?: unknown }).method === 'GET') return void attempt(true);
+        answer(err, data);
+      });
+    const answer = (err: unknown, data: unknown) => {
       if (data instanceof Readable) {
         // A streamed response (logs) fails through the stream: node destroys it with "aborted".
         const destroy = data.destroy.bind(data);
         data.destroy = (e?: Error) => destroy(e === undefined ? e : (agent.explain(e) as Error));
       }
       callback(err === null || err === undefined ? err : agent.explain(err), data);
-    });
+    };
+    return attempt(false);
+  };
   return { docker, agent };
 }
