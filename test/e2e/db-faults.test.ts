@@ -118,7 +118,9 @@ describe("the bot's database used by another program at the same time", () => {
     });
     return child;
   }
-  const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+  // A process killed by a signal keeps exitCode null (signalCode is set): both mean it is gone.
+  const gone = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+  const exited = (child: ChildProcess) => new Promise<void>((resolve) => (gone(child) ? resolve() : child.once('exit', () => resolve())));
 
   beforeAll(async () => {
     await resetStaging();
@@ -126,7 +128,7 @@ describe("the bot's database used by another program at the same time", () => {
     expect(textOf(await ask(h, 'ps'))).toContain('all 5 services running');
   });
   afterEach(async () => {
-    if (other && other.exitCode === null) {
+    if (other && !gone(other)) {
       other.kill('SIGKILL');
       await exited(other);
     }
@@ -159,7 +161,7 @@ describe("the bot's database used by another program at the same time", () => {
       }
       expect(child.exitCode).toBeNull(); // the backups were still going on
     } finally {
-      if (other && other.exitCode === null) {
+      if (other && !gone(other)) {
         other.kill('SIGKILL');
         await exited(other);
       }

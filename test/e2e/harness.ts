@@ -27,6 +27,11 @@ export interface HarnessOptions {
   fourEyes?: boolean;
   /** Where the bot keeps its database (default: a fresh temp dir), e.g. on a small filesystem. */
   databasePath?: string;
+  /**
+   * Configure the staging machine this many times under different names (staging, staging-2, …):
+   * separate SSH connections, caches and locks per host, on the one staging machine there is.
+   */
+  hostCount?: number;
 }
 
 /** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
@@ -36,9 +41,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dir = mkdtempSync(join(tmpdir(), 'opsbot-e2e-'));
   const config = configSchema.parse({
     discord: { guildId: double.guild.id, alertsChannel: 'alerts', roles: { viewer: 'viewer', operator: 'operator', approver: 'approver' } },
-    hosts: [
-      {
-        name: 'staging',
+    hosts: Array.from({ length: opts.hostCount ?? 1 }, (_, n) => ({
+        name: n === 0 ? 'staging' : `staging-${n + 1}`,
         transport: 'ssh',
         address: staging.sshHost,
         port: staging.sshPort,
@@ -49,8 +53,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         composeFiles: staging.composeFiles,
         commandTimeoutSeconds: 60,
         healthChecks: { adonisjs: { url: `http://127.0.0.1:${staging.ports.adonisjs}/health` } },
-      },
-    ],
+      })),
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
     log: { level: 'debug' },
