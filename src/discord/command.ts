@@ -23,6 +23,8 @@ export interface Command {
    * the wait to 2 s and answers none on failure). Default: host services for a `service` option.
    */
   complete?(interaction: AutocompleteInteraction, option: string, deps: CommandDeps): Promise<string[]>;
+  /** Whether this interaction runs something on a host (the router then warms the host's lookups up). */
+  usesHost?(interaction: ChatInputCommandInteraction): boolean;
 }
 
 /** The host's compose services, for any option that names one. */
@@ -44,6 +46,7 @@ export function subcommandsCommand(data: RESTPostAPIChatInputApplicationCommands
     roleFor: (i) => sub(i)?.role ?? 'approver',
     precheck: (i, deps) => known(i).precheck?.(i, deps),
     run: (i, actor, deps) => known(i).run(i, actor, deps),
+    usesHost: (i) => sub(i)?.usesHost?.(i) === true,
     complete: async (i, option, deps) => {
       const s = sub(i);
       if (s?.complete) return s.complete(i, option, deps);
@@ -65,6 +68,7 @@ export function runbookCommand(spec: {
     role: spec.role,
     ...(spec.complete ? { complete: spec.complete } : {}),
     precheck: (i, { engine }) => void engine.parseParams(spec.runbook, spec.params(i)),
+    usesHost: () => true,
     run: (i, actor, { engine }) =>
       engine.start({ runbook: spec.runbook, host: i.options.getString('host') ?? undefined, params: spec.params(i), actor, channelId: i.channelId }),
   };

@@ -55,8 +55,7 @@ export class Router {
       await i.reply({ ...renderNotice(`This bot has no /${i.commandName} any more. Nothing was run.`), flags: MessageFlags.Ephemeral });
       return;
     }
-    const role = cmd.roleFor?.(i) ?? cmd.role;
-    const refusal = this.refuse(i, role);
+    const refusal = this.refuse(i, cmd.roleFor?.(i) ?? cmd.role);
     if (refusal) {
       this.deps.log.info({ command: i.commandName, user: i.user.id, channel: i.channelId }, 'command refused by guard');
       await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral });
@@ -68,16 +67,10 @@ export class Router {
     } catch (err) {
       return this.fail(i, err, { command: i.commandName });
     }
-    if (role === 'viewer') {
-      // Read-only: the host work starts with the acknowledgement instead of after its round trip
-      // (it matters in a burst); the reply is edited once both are done. A command that can change
-      // the host starts only once acknowledged, so a lost acknowledgement leaves no gate behind.
-      const work = cmd.run(i, this.actor(i), this.deps);
-      work.catch(() => undefined); // answered by answer() below, once the deferral is in
-      await i.deferReply();
-      await this.answer(i, () => work, { command: i.commandName });
-      return;
-    }
+    // What the run will ask the host first (connection, compose configuration) starts with the
+    // acknowledgement instead of after its round trip; the run itself, which writes to the
+    // database (a held lock blocks the event loop), starts once acknowledged.
+    if (cmd.usesHost?.(i) === true) this.deps.engine.warm(i.options.getString('host') ?? undefined);
     await i.deferReply();
     await this.answer(i, () => cmd.run(i, this.actor(i), this.deps), { command: i.commandName });
   }

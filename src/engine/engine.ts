@@ -94,6 +94,22 @@ export class Engine {
     );
   }
 
+  /**
+   * Starts, without waiting and without touching the database, what a run on this host asks
+   * first: the SSH connection, the compose configuration with the host's secrets, the project's
+   * containers. Concurrent and later callers share these lookups.
+   */
+  warm(hostName?: string): void {
+    let host: Host;
+    try {
+      host = this.host(hostName);
+    } catch {
+      return; // an unknown host is the run's to report
+    }
+    void this.secretsLearned(host);
+    host.projectName().catch(() => undefined);
+  }
+
   /** Parses params without touching the host beyond reading its declared services. */
   async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
     const params = this.parseParams(runbook.id, raw);
