@@ -362,7 +362,11 @@ export function notSecretReason(value: string, name?: string): string | undefine
   if (/^[\d\s.,:_+\-/*]+[a-z]{0,2}$/i.test(v)) return 'a number, port, address, version, date or duration';
   if (/^(?:~|\.{1,2})?\/[\w./@-]*$/.test(v) && !v.includes('//')) return 'a path';
   if (/^[a-z][a-z0-9+.-]*:\/\/[\w.-]+(?::\d+)?\/?$/i.test(v)) return 'a URL without credentials or path';
-  if (/^[A-Za-z][A-Za-z._-]*$/.test(v) && !(name !== undefined && isSecretKey(name))) return 'a plain word or host name';
+  // Words as people write them (production, brainbytes, api.example.com, INFO, Europe): each
+  // part lower-case, upper-case or capitalised. A mixed-case run of letters (a password without
+  // digits, e.g. `myQwErTyUiOp`) is no word.
+  const wordy = v.split(/[._-]+/).every((part) => part === part.toLowerCase() || part === part.toUpperCase() || /^[A-Z][a-z]*$/.test(part));
+  if (/^[A-Za-z][A-Za-z._-]*$/.test(v) && wordy && !(name !== undefined && isSecretKey(name))) return 'a plain word or host name';
   return undefined;
 }
 
