@@ -4,20 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DoubleMessage } from '../discord-double/index.js';
 import { commandsLogMark, commandsLogSince, resetStaging } from '../staging/staging.js';
 import { startHarness, type Harness } from './harness.js';
-import { buttonId, buttonsOf, textOf } from './util.js';
+import { ask, buttonId, buttonsOf, textOf } from './util.js';
 
-/** Sends a command and resolves with what the asker reads: the reply, or the ephemeral error. */
-async function ask(h: Harness, name: string, options: Record<string, string | number> = {}, member: 'viewer' | 'operator' = 'viewer'): Promise<DoubleMessage> {
-  const handle = await h.double.sendCommand({ name, options, member, channel: 'alerts' });
-  const reply = handle.waitForReply(undefined, { timeoutMs: 30_000 });
-  const followup = handle.waitForFollowup(undefined, { timeoutMs: 30_000 });
-  reply.catch(() => undefined);
-  followup.catch(() => undefined);
-  return Promise.any([reply, followup]);
-}
 
 /** `PRAGMA integrity_check` from a connection of its own. */
 function integrity(path: string): unknown {

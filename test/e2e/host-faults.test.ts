@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DoubleMessage } from '../discord-double/index.js';
 import {
   commandsLogMark,
   commandsLogSince,
@@ -19,22 +18,11 @@ import {
   stopStagingDaemon,
 } from '../staging/staging.js';
 import { startHarness, type Harness } from './harness.js';
-import { mutatingCommands, textOf } from './util.js';
+import { ask, mutatingCommands, textOf } from './util.js';
 
 const execFileAsync = promisify(execFile);
 
-type Member = 'viewer' | 'operator';
 
-/** Sends a command and resolves with what the asker reads: the reply, or the ephemeral error. */
-async function ask(h: Harness, name: string, options: Record<string, string | number> = {}, member: Member = 'viewer'): Promise<DoubleMessage> {
-  const handle = await h.double.sendCommand({ name, options, member, channel: 'alerts' });
-  // A user error after the deferral replaces the public "thinking…" by an ephemeral follow-up.
-  const reply = handle.waitForReply(undefined, { timeoutMs: 30_000 });
-  const followup = handle.waitForFollowup(undefined, { timeoutMs: 30_000 });
-  reply.catch(() => undefined);
-  followup.catch(() => undefined);
-  return Promise.any([reply, followup]);
-}
 
 /** Every service running (adonisjs healthy), as `up` leaves them: the host is whole again. */
 async function expectHostWhole(): Promise<void> {

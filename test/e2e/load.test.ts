@@ -2,15 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { DoubleMessage, InteractionHandle } from '../discord-double/index.js';
 import { commandsLogMark, commandsLogSince, containerStartedAt } from '../staging/staging.js';
 import { useBot } from './suite.js';
-import { buttonId, buttonsOf, isEphemeral, mutatingCommands, textOf } from './util.js';
+import { buttonId, buttonsOf, finalAnswer, isEphemeral, mutatingCommands, textOf } from './util.js';
 
 const SERVICES = ['adonisjs', 'nextjs', 'reverse-proxy', 'mongo', 'watchtower'];
 const verified = (m: DoubleMessage) => /Verify/.test(textOf(m)) && !/waiting/.test(textOf(m));
 
-/** The interaction's final answer: its reply once it is no longer "thinking", or its first follow-up. */
-async function finalAnswer(handle: InteractionHandle): Promise<DoubleMessage> {
-  return Promise.race([handle.waitForReply(undefined, { timeoutMs: 120_000 }), handle.waitForFollowup(undefined, { timeoutMs: 120_000 })]);
-}
 
 describe('mixed load', () => {
   const h = useBot();
@@ -30,7 +26,7 @@ describe('mixed load', () => {
         sent.push({ kind: 'restart', service, handle: h.double.sendCommand({ name: 'restart', options: { service }, member, channel: 'alerts' }) });
       }
     }
-    const answers = await Promise.all(sent.map(async (s) => ({ ...s, ack: await s.handle.acknowledged(), answer: await finalAnswer(s.handle) })));
+    const answers = await Promise.all(sent.map(async (s) => ({ ...s, ack: await s.handle.acknowledged(), answer: await finalAnswer(s.handle, 120_000) })));
     for (const a of answers) expect(a.ack.latencyMs, `${a.kind} acknowledged late`).toBeLessThan(3000);
 
     for (const a of answers.filter((x) => x.kind === 'ps')) expect(textOf(a.answer)).toContain('all 5 services running');
@@ -101,7 +97,7 @@ describe('10 runbooks at once on 3 configured hosts', () => {
       ...hosts.map((host) => ({ what: `restart ${host}`, handle: h.double.sendCommand({ name: 'restart', options: { service: 'nextjs', host }, member: 'operator', channel: 'alerts' }) })),
     ];
     expect(sent).toHaveLength(10);
-    const answers = await Promise.all(sent.map((s) => finalAnswer(s.handle)));
+    const answers = await Promise.all(sent.map((s) => finalAnswer(s.handle, 120_000)));
     answers.forEach((m, n) => expect(textOf(m), sent[n]!.what).not.toMatch(/went wrong|failed|already running|Cannot/i));
     // The same service on three hosts is three targets: three gates, none refused as locked.
     const gates = answers.slice(7);

@@ -1,4 +1,4 @@
-import type { DoubleMessage } from '../discord-double/index.js';
+import type { DiscordDouble, DoubleMessage, InteractionHandle } from '../discord-double/index.js';
 
 interface ButtonLike {
   type: number;
@@ -34,4 +34,21 @@ export function mutatingCommands(lines: string[]): string[] {
     const cmd = l.replace(/^(cd \S+ && )?exec /, '');
     return /\b(restart|stop|start|up|down|kill|rm|pull|exec|certbot|mongorestore)\b/.test(cmd) && !/config --services|\bversion\b/.test(cmd);
   });
+}
+
+/**
+ * What the asker reads of an interaction: its reply, or the ephemeral follow-up that a user error
+ * becomes after the deferral (the public "thinking…" reply is removed then).
+ */
+export function finalAnswer(handle: InteractionHandle, timeoutMs = 30_000): Promise<DoubleMessage> {
+  const reply = handle.waitForReply(undefined, { timeoutMs });
+  const followup = handle.waitForFollowup(undefined, { timeoutMs });
+  reply.catch(() => undefined);
+  followup.catch(() => undefined);
+  return Promise.any([reply, followup]);
+}
+
+/** Sends a slash command in #alerts and resolves with what the asker reads. */
+export function ask(h: { double: DiscordDouble }, name: string, options: Record<string, string | number> = {}, member: 'viewer' | 'operator' = 'viewer'): Promise<DoubleMessage> {
+  return finalAnswer(h.double.sendCommand({ name, options, member, channel: 'alerts' }));
 }
