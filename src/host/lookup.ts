@@ -6,6 +6,8 @@
 export class Lookup<T> {
   private value: { at: number; v: T } | undefined;
   private inflight: Promise<T> | undefined;
+  /** Bumped by forget(): a fetch started before it must neither be joined nor kept after it. */
+  private generation = 0;
 
   constructor(
     private readonly fetch: () => Promise<T>,
@@ -15,14 +17,19 @@ export class Lookup<T> {
   get(): Promise<T> {
     const kept = this.value;
     if (kept && Date.now() - kept.at < this.ttlMs) return Promise.resolve(kept.v);
-    this.inflight ??= this.fetch().then(
+    if (this.inflight) return this.inflight;
+    const generation = this.generation;
+    const current = (): boolean => generation === this.generation;
+    this.inflight = this.fetch().then(
       (v) => {
-        this.inflight = undefined;
-        if (this.ttlMs > 0) this.value = { at: Date.now(), v };
+        if (current()) {
+          this.inflight = undefined;
+          if (this.ttlMs > 0) this.value = { at: Date.now(), v };
+        }
         return v;
       },
       (err: unknown) => {
-        this.inflight = undefined;
+        if (current()) this.inflight = undefined;
         throw err;
       },
     );
@@ -34,7 +41,10 @@ export class Lookup<T> {
     this.value = { at: Date.now(), v };
   }
 
+  /** The fact may have changed (a reconnect, a compose file edited): the next caller asks anew. */
   forget(): void {
     this.value = undefined;
+    this.inflight = undefined;
+    this.generation++;
   }
 }
