@@ -195,8 +195,7 @@ export class Router {
       if (!isUserError(err)) return this.fail(i, err, { button: 'gate', runId });
       await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
       if (err.code === 'gate.expired') {
-        const { embeds, components } = renderView(engine.view(runId));
-        await i.message.edit({ embeds, components }).catch((e: unknown) => this.deps.log.warn({ err: e, runId }, 'could not disable expired gate'));
+        await this.showEnded(i, runId);
       }
       return;
     }
@@ -215,18 +214,21 @@ export class Router {
     } catch (err) {
       if (acked) await this.fail(i, err, { button: 'gate', runId });
       else this.deps.log.error({ err, runId }, 'a confirmed run failed to report');
-      // The run has ended (failed): its message must say so and lose its live buttons.
-      let ended: RunView | undefined;
-      try {
-        ended = engine.view(runId);
-      } catch {
-        ended = undefined;
-      }
-      if (ended) await i.message.edit(renderView(ended)).catch((e: unknown) => this.deps.log.warn({ err: e, runId }, 'could not show the failed run on its message'));
+      await this.showEnded(i, runId);
       return;
     }
     const viaChannel = (m: RenderedMessage) => i.message.edit(m);
     await this.show(i, view, { button: 'gate', runId }, acked ? (m) => i.editReply(m) : viaChannel, acked ? viaChannel : undefined);
+  }
+
+  /** A run that ended at its gate (expired, failed): its message says so and loses its live buttons. */
+  private async showEnded(i: ButtonInteraction, runId: string): Promise<void> {
+    try {
+      const { embeds, components } = renderView(this.deps.engine.view(runId));
+      await i.message.edit({ embeds, components });
+    } catch (err) {
+      this.deps.log.warn({ err, runId }, 'could not show the ended run on its message');
+    }
   }
 
   private async page(i: ButtonInteraction, outputId: string, page: number): Promise<void> {

@@ -345,12 +345,13 @@ export class Engine {
       // A user error can quote what the host printed: it is stored (and shown) redacted like output.
       await this.secretsLearned(this.host(run.host));
       this.log.error({ runId: run.id, err }, 'run aborted');
+      const reason = isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`;
       try {
-        this.store.setRunStatus(run.id, 'failed', isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
+        this.store.setRunStatus(run.id, 'failed', reason);
       } catch (storeErr) {
         // The database refuses too (full disk, held lock): keep the first error for the user and
         // retry at every expiry sweep, so the run does not hold its target's lock for good.
-        this.unrecorded.set(run.id, isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`);
+        this.unrecorded.set(run.id, reason);
         this.log.error({ runId: run.id, err: storeErr }, 'could not mark an aborted run failed; retrying');
       }
       throw err;

@@ -419,11 +419,6 @@ export function addSecretValues(entries: Iterable<string | readonly [name: strin
   return taken;
 }
 
-/** How many literal forms are registered (for the log). */
-export function secretCount(): number {
-  return literals.size;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /**

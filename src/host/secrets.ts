@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import { addSecretValues } from '../engine/redact.js';
 import type { Host } from './host.js';
 
@@ -17,11 +16,11 @@ export function parseDotenv(text: string): [string, string][] {
   return out;
 }
 
-/** The `environment` of every service in a `compose config` document (YAML text or parsed): a map, or a list of `K=V`. */
-export function composeEnvironment(config: string | Record<string, unknown>): [string, string][] {
-  const doc = (typeof config === 'string' ? parseYaml(config) : config) as { services?: Record<string, { environment?: unknown } | null> } | null;
+/** The `environment` of every service in a parsed `compose config` document: a map, or a list of `K=V`. */
+export function composeEnvironment(config: Record<string, unknown>): [string, string][] {
+  const doc = config as { services?: Record<string, { environment?: unknown } | null> };
   const out: [string, string][] = [];
-  for (const service of Object.values(doc?.services ?? {})) {
+  for (const service of Object.values(doc.services ?? {})) {
     const env = service?.environment;
     if (Array.isArray(env)) {
       for (const item of env) {

@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { hostSchema } from '../../src/config/schema.js';
@@ -59,7 +60,7 @@ describe('the host\'s own secrets', () => {
   it('parses .env and both forms of compose environment', () => {
     expect(parseDotenv(DOTENV)).toContainEqual(['SENTRY_DSN', 'https://0123abcd4567ef89@o1.ingest.sentry.io/42']);
     expect(parseDotenv(DOTENV)).toContainEqual(['QUOTED', 'single quoted value 1']);
-    expect(composeEnvironment(CONFIG)).toEqual([
+    expect(composeEnvironment(parseYaml(CONFIG) as Record<string, unknown>)).toEqual([
       ['DB_URL', 'postgres://app:db-p4ss-xyz@db:5432/app'],
       ['WORKERS', '4'],
       ['QUEUE_TOKEN', 'queue-t0ken-value'],
