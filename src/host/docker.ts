@@ -181,6 +181,14 @@ class DockerStreamAgent extends Agent {
   }
 
   /**
+   * Closes every idle kept-alive channel. When one turned out dead, the others were opened to the
+   * same engine and most likely died with it; a retry must not land on one of them.
+   */
+  dropIdle(): void {
+    for (const list of Object.values(this.freeSockets)) for (const socket of list ?? []) socket.destroy();
+  }
+
+  /**
    * Called when the SSH link drops: sockets carrying a request fail it with a clear error first
    * (destroyed without one, a response cut mid-body would never settle), then everything goes.
    */
@@ -217,7 +225,10 @@ export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): 
   modem.dial = (options, callback) => {
     const attempt = (retried: boolean): unknown =>
       dial(options, (err, data) => {
-        if (err && !retried && stale(err) && (options as { method?: unknown }).method === 'GET') return void attempt(true);
+        if (err && !retried && stale(err) && (options as { method?: unknown }).method === 'GET') {
+          agent.dropIdle();
+          return void attempt(true);
+        }
         answer(err, data);
       });
     const answer = (err: unknown, data: unknown) => {

@@ -32,8 +32,10 @@ describe('/logs: long output, pagination, attachment and redaction', () => {
     expect(envSecrets.length).toBeGreaterThan(0);
     const id = (await hostDocker(['ps', '-q', '--filter', 'label=com.docker.compose.service=adonisjs'])).trim();
     // 20,000 numbered lines, plus secrets as a careless app would print them: its .env, a token.
+    // One write per line (awk's fflush): the app logs a heartbeat every 3 s, and a block-buffered
+    // writer would let it land mid-line, which breaks a line in the log itself, not in the bot.
     const script = [
-      `seq 1 20000 | sed 's/^/request log line ${RUN} /' > /proc/1/fd/1`,
+      `awk 'BEGIN { for (i = 1; i <= 20000; i++) { print "request log line ${RUN} " i; fflush() } }' > /proc/1/fd/1`,
       `echo "DB_PASSWORD=${PLANTED}" > /proc/1/fd/1`,
       `echo "Authorization: Bearer ${PLANTED}" > /proc/1/fd/1`,
       `cat > /proc/1/fd/1 <<'ENV'\n${env}\nENV`,
