@@ -107,7 +107,10 @@ describe('redaction corpus: secrets planted on the host never reach Discord or t
       KEY_TAIL,
       '-----END RSA PRIVATE KEY-----',
     ];
-    const script = [`env > /proc/1/fd/1`, `cat > /proc/1/fd/1 <<'CORPUS'\n${lines.join('\n')}\nCORPUS`, `echo "planted ${RUN}" > /proc/1/fd/1`].join('\n');
+    // One write per line: a block-buffered `cat` would let the service's own log lines land
+    // mid-line and split a secret in the log itself.
+    const perLine = `while IFS= read -r l; do printf '%s\\n' "$l"; done > /proc/1/fd/1 <<'CORPUS'\n${lines.join('\n')}\nCORPUS`;
+    const script = [`env > /proc/1/fd/1`, perLine, `echo "planted ${RUN}" > /proc/1/fd/1`].join('\n');
     await hostDocker(['exec', nextjsId!, 'sh', '-c', script]);
     // Processes whose argv carries secrets, as /top shows them.
     const byFlag = (name: string) => CORPUS.find((c) => c.name === name)!.value;
