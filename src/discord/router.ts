@@ -172,6 +172,13 @@ export class Router {
         await i.deferReply();
         return this.answer(i, () => this.deps.engine.start({ runbook: 'logs', host: rest[0], params: { service: rest[1], lines: 200 }, actor: this.actor(i), channelId: i.channelId }), { button: 'logs' });
       }
+      case 'offer': {
+        // A runbook the bot proposed (report, alert): the runbook's own role rule, then the usual gates.
+        const refusal = this.refuse(i, this.deps.engine.offerRole(rest[0] ?? '') ?? 'operator');
+        if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
+        await i.deferReply();
+        return this.answer(i, () => this.deps.engine.startOffer(rest[0] ?? '', this.actor(i), i.channelId), { button: 'offer' });
+      }
       case 'rollback': {
         const refusal = this.refuse(i, 'operator');
         if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));

@@ -7,8 +7,9 @@ import { learnHostSecrets } from '../host/secrets.js';
 import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
 import { UserError, isUserError } from './errors.js';
 import { redact } from './redact.js';
+import { rolesOf } from './catalog.js';
 import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
-import { gateActionId, type Actor, type OutputBlock, type RunView } from './view.js';
+import { gateActionId, type Action, type Actor, type OutputBlock, type Role, type RunView } from './view.js';
 
 const ICON: Record<string, string> = { succeeded: '✅', failed: '❌', running: '⏳', waiting: '⏸️', cancelled: '🚫', expired: '⌛', skipped: '⏭️' };
 
@@ -39,6 +40,17 @@ export interface StartRequest {
   params: unknown;
   actor: Actor;
   channelId: string | null;
+  /** What it was started from when not a command (an alert, a report finding): shown on the run. */
+  origin?: string | undefined;
+}
+
+/** A runbook the bot proposes (a report finding, an alert): one button that starts it through the usual gates. */
+export interface OfferRequest {
+  runbook: string;
+  host: string;
+  params: Record<string, unknown>;
+  label: string;
+  origin?: string;
 }
 
 /**
@@ -161,6 +173,7 @@ export class Engine {
       error: null,
       created_at: Date.now(),
       finished_at: null,
+      origin: req.origin ?? null,
     };
     try {
       this.store.createRun(run);
@@ -173,6 +186,32 @@ export class Engine {
     }
     this.log.info({ runId: run.id, runbook: runbook.id, host: host.name, actor: req.actor.id }, 'run started');
     return this.advance(run, runbook, params, 0, -1);
+  }
+
+  /**
+   * Stores a proposed run and returns the button that starts it. Params are checked now, so an
+   * offer that could never start is not made (the caller shows the finding without a button).
+   */
+  offer(req: OfferRequest): Action {
+    this.host(req.host);
+    const params = this.parseParams(req.runbook, req.params);
+    const id = newId('o');
+    this.store.createOffer({ id, runbook: req.runbook, host: req.host, params: JSON.stringify(params), origin: req.origin ?? null, created_at: Date.now() });
+    return { id: `offer:${id}`, label: req.label.slice(0, 80), style: 'primary' };
+  }
+
+  /** The role a person needs to start an offer (the runbook's own rule), or undefined when unknown. */
+  offerRole(offerId: string): Role | undefined {
+    const offer = this.store.getOffer(offerId);
+    const runbook = offer && this.runbooks.get(offer.runbook);
+    return runbook ? rolesOf(runbook, this.config.gates.fourEyes).start : undefined;
+  }
+
+  /** Starts an offered runbook as `actor`: a new run, with the same validation and gates as a command. */
+  startOffer(offerId: string, actor: Actor, channelId: string | null): Promise<RunView> {
+    const offer = this.store.getOffer(offerId);
+    if (!offer) throw new UserError('offer.unknown', 'This button is unknown to the bot (its record is gone); start the runbook with /runbook instead. Nothing was run.');
+    return this.start({ runbook: offer.runbook, host: offer.host, params: JSON.parse(offer.params) as unknown, actor, channelId, origin: offer.origin ?? undefined });
   }
 
   /**
@@ -501,6 +540,7 @@ export class Engine {
       `**${run.runbook}** on \`${run.host}\` with ${run.params === '{}' ? 'no parameters' : `\`${run.params}\``}`,
       `Requested at ${when(run.created_at)} UTC · ${run.status}${run.finished_at ? ` after ${((run.finished_at - run.created_at) / 1000).toFixed(1)} s` : ''}`,
     ];
+    if (run.origin) lines.push(`Started from ${run.origin}`);
     if (run.error) lines.push(`Note: ${run.error}`);
     const commands: string[] = [];
     const blocks: OutputBlock[] = [];
@@ -539,7 +579,7 @@ export class Engine {
     const params = JSON.parse(run.params) as Record<string, unknown>;
     const title = typeof runbook.title === 'string' ? runbook.title : runbook.title(params);
     const steps = this.store.stepsOf(runId);
-    const lines: string[] = [];
+    const lines: string[] = run.origin ? [`↪ Started from ${run.origin}`] : [];
     const fields: Field[] = [];
     const blocks: OutputBlock[] = [];
     runbook.steps.forEach((s, i) => {

@@ -21,8 +21,20 @@ const runRow = z.object({
   error: z.string().nullable(),
   created_at: z.number(),
   finished_at: z.number().nullable(),
+  /** What the run was started from when not a command (an alert, a report finding). */
+  origin: z.string().nullable().default(null),
 });
 export type RunRow = z.infer<typeof runRow>;
+
+const offerRow = z.object({
+  id: z.string(),
+  runbook: z.string(),
+  host: z.string(),
+  params: z.string(),
+  origin: z.string().nullable(),
+  created_at: z.number(),
+});
+export type OfferRow = z.infer<typeof offerRow>;
 
 const commandRecord = z.object({ argv: z.array(z.string()), exitCode: z.number().nullable(), durationMs: z.number() });
 export type CommandRecord = z.infer<typeof commandRecord>;
@@ -105,12 +117,12 @@ export class Store {
     return s;
   }
 
-  createRun(run: Omit<RunRow, 'error' | 'finished_at'>): void {
+  createRun(run: Omit<RunRow, 'error' | 'finished_at' | 'origin'> & { origin?: string | null }): void {
     try {
       this
-        .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at)
-                  VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at)`)
-        .run(run);
+        .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at, origin)
+                  VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at, @origin)`)
+        .run({ ...run, origin: run.origin ?? null });
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && run.target_key !== null) {
         const holder = this.activeRunFor(run.target_key);
@@ -129,6 +141,15 @@ export class Store {
   latestRunFor(targetKey: string): RunRow | undefined {
     const row = this.stmt('SELECT * FROM runs WHERE target_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(targetKey);
     return row === undefined ? undefined : runRow.parse(row);
+  }
+
+  createOffer(offer: OfferRow): void {
+    this.stmt('INSERT INTO offers (id, runbook, host, params, origin, created_at) VALUES (@id, @runbook, @host, @params, @origin, @created_at)').run(offer);
+  }
+
+  getOffer(id: string): OfferRow | undefined {
+    const row = this.stmt('SELECT * FROM offers WHERE id = ?').get(id);
+    return row === undefined ? undefined : offerRow.parse(row);
   }
 
   getRun(id: string): RunRow | undefined {
