@@ -566,6 +566,7 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
     ],
     gates: { expiryMinutes: 5, fourEyes: [] },
     database: { path: join(dir, 'opsbot.db') },
+    http: { listen: '127.0.0.1:0' },
     log: { level: 'info' },
   };
   const configPath = join(dir, 'opsbot.yaml');

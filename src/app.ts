@@ -6,6 +6,7 @@ import { startDiscordBot, type DiscordBot } from './discord/bot.js';
 import { Engine } from './engine/engine.js';
 import { addSecret } from './engine/redact.js';
 import { createHost, type Host } from './host/index.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
 import { openDatabase } from './store/db.js';
 import { Store } from './store/store.js';
 
@@ -14,13 +15,23 @@ export interface App {
   store: Store;
   hosts: Map<string, Host>;
   discord: DiscordBot;
+  /** The HTTP server on `http.listen`; modules add their routes with `app.http.route(…)`. */
+  http: HttpServer;
   stop(): Promise<void>;
 }
 
 /** The composition root: config → store → hosts → engine → Discord adapter. */
 export async function startApp(config: Config, env: Env, log: Logger, options: { sweepIntervalMs?: number } = {}): Promise<App> {
   addSecret(env.DISCORD_TOKEN);
-  const db = openDatabase(config.database.path);
+  // First, so a taken port stops the bot before it logs in anywhere.
+  const http = await startHttpServer(config.http.listen, log.child({ component: 'http' }));
+  let db;
+  try {
+    db = openDatabase(config.database.path);
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
   const store = new Store(db);
   const interrupted = store.failInterruptedRuns();
   if (interrupted > 0) log.warn({ interrupted }, 'runs interrupted by the last stop were marked failed');
@@ -45,6 +56,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   } catch (err) {
     await Promise.all([...hosts.values()].map((h) => h.close()));
     db.close();
+    await http.close();
     throw err;
   }
   return {
@@ -52,6 +64,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     store,
     hosts,
     discord,
+    http,
     async stop() {
       clearInterval(pruneTimer);
       // New clicks are answered "restarting, nothing was run"; running steps finish and report
@@ -62,6 +75,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
       await discord.stop();
       await Promise.all([...hosts.values()].map((h) => h.close()));
       db.close();
+      await http.close();
     },
   };
 }

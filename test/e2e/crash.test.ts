@@ -74,6 +74,7 @@ describe('kill -9 of the bot during a mutating step, then start', () => {
           },
         ],
         database: { path: dbPath },
+        http: { listen: '127.0.0.1:0' },
         log: { level: 'info' },
       }),
     );

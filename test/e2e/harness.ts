@@ -56,6 +56,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       })),
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
+    http: { listen: '127.0.0.1:0' },
     log: { level: 'debug' },
   });
   const logs: string[] = [];

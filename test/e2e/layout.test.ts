@@ -34,6 +34,7 @@ describe('a guild laid out differently', () => {
       },
       hosts: [{ name: 'vps-1', address: staging.sshHost, port: staging.sshPort, user: staging.user, keyPath: staging.keyPath, hostKeyFingerprint: staging.hostKeyFingerprint, projectDir: staging.projectDir, composeFiles: staging.composeFiles }],
       database: { path: join(dir, 'opsbot.db') },
+      http: { listen: '127.0.0.1:0' },
     });
     app = await startApp(config, { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: '' }, pino({ level: 'silent' }));
   });
