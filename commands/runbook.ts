@@ -1,8 +1,9 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { runbooks as allRunbooks } from '../runbooks/index.js';
-import { hostServices, runbookCommand, subcommandsCommand, type Command } from '../src/discord/command.js';
+import { hostServices, runbookCommand, subcommandsCommand, type Command, type CommandDeps } from '../src/discord/command.js';
 import { helpLines, paramSpecs, rolesOf, rolesText, type ParamSpec } from '../src/engine/catalog.js';
-import { UserError } from '../src/engine/errors.js';
+import { UserError, isUserError } from '../src/engine/errors.js';
+import { missingParts } from '../src/engine/parts.js';
 import type { AnyRunbook } from '../src/engine/runbook.js';
 import type { RunView } from '../src/engine/view.js';
 import { addParamOptions } from './options.js';
@@ -20,6 +21,27 @@ function paramsOf(i: ChatInputCommandInteraction, specs: readonly ParamSpec[]): 
     if (value !== undefined && value !== null) out[p.name] = value;
   }
   return out;
+}
+
+/** Per host, the runbooks whose parts it lacks and why; a host that cannot be read says so once. */
+async function unavailableLines(list: readonly AnyRunbook[], hosts: readonly string[], engine: CommandDeps['engine']): Promise<string[]> {
+  if (!list.some((rb) => (rb.needs ?? []).length > 0)) return [];
+  const perHost = await Promise.all(
+    hosts.map(async (name) => {
+      const host = engine.host(name);
+      try {
+        const out: string[] = [];
+        for (const rb of list) {
+          const missing = await missingParts(rb, host);
+          if (missing.length > 0) out.push(`\`${rb.id}\` on ${name}: ${missing.join('; ')}`);
+        }
+        return out;
+      } catch (err) {
+        return [`${name}: its services could not be read (${isUserError(err) ? err.message : 'host error'}), so which runbooks it can run is unknown`];
+      }
+    }),
+  );
+  return perHost.flat();
 }
 
 const info = (title: string, description: string, footer: string): RunView => ({ runId: '-', title, status: 'succeeded', description, fields: [], blocks: [], actions: [], footer });
@@ -56,12 +78,12 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
   const subs = new Map<string, Omit<Command, 'data'>>();
   subs.set('list', {
     role: 'viewer',
-    run: async () =>
-      info(
-        `Runbooks (${list.length})`,
-        list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, 110)} · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`).join('\n'),
-        '/runbook help runbook:<id> explains one · /runbook <id> runs it',
-      ),
+    run: async (_i, _actor, { engine }) => {
+      const lines = list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, 110)} · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`);
+      const unavailable = await unavailableLines(list, hosts, engine);
+      if (unavailable.length > 0) lines.push('', '**Cannot run on**', ...unavailable);
+      return info(`Runbooks (${list.length})`, clip(lines.join('\n'), 4000), '/runbook help runbook:<id> explains one · /runbook <id> runs it');
+    },
   });
   subs.set('help', {
     role: 'viewer',

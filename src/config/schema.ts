@@ -14,6 +14,34 @@ const healthCheck = z.object({
   timeoutSeconds: z.number().int().min(1).max(60).default(5),
 });
 
+const composeService = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a compose service name');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/**
+ * Teams name things differently: the runbooks read these names instead of the seed's. A runbook
+ * declares the parts it needs (`needs`), and `/runbook list` says on which hosts one is missing.
+ */
+const hostParts = z
+  .object({
+    /** The reverse proxy (Traefik) service: certbot runs in it, SIGHUP reloads it. */
+    proxy: composeService.default('reverse-proxy'),
+    /** Traefik's API and /metrics as the host reaches them (fetched on the host). */
+    proxyApiUrl: httpUrl.default('http://127.0.0.1:8080'),
+    /** The MongoDB service (mongosh, mongodump, mongorestore run in it). */
+    database: composeService.default('mongo'),
+    /** The folder inside the database service that holds the backups. */
+    backupsDir: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, 'must be an absolute path').default('/backups'),
+    /** The Watchtower service. */
+    updater: composeService.default('watchtower'),
+    /** The image registry the services pull from (host[:port]); none by default. */
+    registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?$/, 'must be host or host:port').optional(),
+    /** The GitHub repository of the project ("owner/name"); its token comes from the environment variable `githubTokenEnv`, never from this file. */
+    githubRepo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
+    githubApiUrl: httpUrl.default('https://api.github.com'),
+    githubTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('GITHUB_TOKEN'),
+  })
+  .prefault({});
+
 const hostBase = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes'),
   projectDir: z.string().startsWith('/', 'must be an absolute path on the host'),
@@ -26,6 +54,8 @@ const hostBase = z.object({
   healthChecks: z.record(z.string(), healthCheck).default({}),
   /** Prometheus' base URL as the host reaches it (fetched on the host); the health runbook lists its firing alerts. */
   prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** What this host calls the parts the runbooks use (the seed's names by default); see src/engine/parts.ts. */
+  parts: hostParts,
 });
 
 const sshHost = hostBase.extend({

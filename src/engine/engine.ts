@@ -6,6 +6,7 @@ import { displayCommand } from '../host/quote.js';
 import { learnHostSecrets } from '../host/secrets.js';
 import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
 import { UserError, isUserError } from './errors.js';
+import { missingParts } from './parts.js';
 import { redact } from './redact.js';
 import { rolesOf } from './catalog.js';
 import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
@@ -125,6 +126,8 @@ export class Engine {
   /** Parses params without touching the host beyond reading its declared services. */
   async validate(runbook: AnyRunbook, host: Host, raw: unknown): Promise<unknown> {
     const params = this.parseParams(runbook.id, raw);
+    const missing = await missingParts(runbook, host);
+    if (missing.length > 0) throw new UserError('runbook.missing-part', `\`${runbook.id}\` cannot run on host "${host.name}": ${missing.join('; ')}. Nothing was run.`);
     let services: string[] | undefined;
     for (const key of runbook.serviceParams ?? []) {
       const value = params[key];

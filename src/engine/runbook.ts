@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ExecResult, Host } from '../host/index.js';
+import type { Part } from './parts.js';
 import type { Action } from './view.js';
 
 /** One labelled value in a result (rendered as an embed field, or a line in a terminal). */
@@ -62,6 +63,11 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
   summary: string;
   docs: RunbookDocs;
   params: S;
+  /**
+   * The host parts it uses (named per host, `parts:` in the configuration): a host lacking one
+   * refuses the run before anything runs, and `/runbook list` says so.
+   */
+  needs?: Part[];
   /** Names of params that must be services declared in the host's compose configuration. */
   serviceParams?: (keyof z.infer<S> & string)[];
   /** Concurrency key: two active runs with the same key on a host are refused. */
