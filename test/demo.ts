@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the real bot, wired to the local Discord double and the staging host over SSH,
+ * `npm run demo:discord`: the real bot, wired to the local Discord double and the staging host over SSH,
  * driven from the terminal. Discord itself is not needed, so this runs on a machine without it.
  */
 import { createInterface } from 'node:readline';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-/** Runs `test/demo.ts` with a script on its stdin (as `npm run demo` with a pipe), killed after `limitMs`. */
+/** Runs `test/demo.ts` with a script on its stdin (as `npm run demo:discord` with a pipe), killed after `limitMs`. */
 function runDemo(lines: string[], limitMs: number): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   // Its own process group: tsx runs the script in a child process, which a hung demo must not outlive.
@@ -21,7 +21,7 @@ function runDemo(lines: string[], limitMs: number): Promise<{ code: number | nul
   });
 }
 
-describe('npm run demo', () => {
+describe('npm run demo:discord', () => {
   it('restarts after Confirm, then takes the next command and quits', async () => {
     // Before the fix, the demo waited a minute for a reply that a confirmed click never gets.
     const res = await runDemo(['/restart adonisjs', 'click confirm', '/audit count:1', 'quit'], 55_000);
