@@ -6,6 +6,7 @@ import { startDiscordBot, type DiscordBot } from './discord/bot.js';
 import { Engine } from './engine/engine.js';
 import { addSecret } from './engine/redact.js';
 import { createHost, type Host } from './host/index.js';
+import { probeWritable, registerHealthRoutes } from './http/health.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { openDatabase } from './store/db.js';
 import { Store } from './store/store.js';
@@ -48,6 +49,9 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   const pruneTimer = setInterval(prune, 3_600_000).unref();
   const hosts = new Map(config.hosts.map((h) => [h.name, createHost(h)]));
   const engine = new Engine(store, hosts, config, log.child({ component: 'engine' }), runbooks);
+  // /healthz answers from now on: "gateway not ready" until Discord is up.
+  const gateway = { now: (): { connected: boolean } => ({ connected: false }) };
+  registerHealthRoutes(http, { gateway: () => gateway.now(), database: () => probeWritable(store.db), hosts });
   const commands = buildCommands([...hosts.keys()], { fourEyes: config.gates.fourEyes });
   engine.commandAliases = new Set(commands.map((c) => c.data.name));
   let discord: DiscordBot;
@@ -59,6 +63,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     await http.close();
     throw err;
   }
+  gateway.now = () => discord.gateway();
   return {
     engine,
     store,

@@ -1,7 +1,8 @@
-import { Client, Events, GatewayIntentBits, MessageFlags, type Guild, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, Status, type Guild, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
+import { observeGateway } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { resolveAccess, type Access } from './access.js';
 import type { Command } from './command.js';
@@ -12,6 +13,8 @@ export interface DiscordBot {
   client: Client;
   guild: Guild;
   access: Access;
+  /** The gateway connection for /healthz and /metrics: ready (every shard), and the heartbeat latency. */
+  gateway(): { connected: boolean; pingMs: number };
   /** Stops taking interactions (and expiring gates) but stays connected to report what is running. */
   pause(): void;
   stop(): Promise<void>;
@@ -83,6 +86,12 @@ export async function startDiscordBot(opts: {
   for (const i of waiting) void router.handle(i);
   waiting.clear();
 
+  const gateway = () => ({
+    connected: client.ws.shards.size > 0 && client.ws.shards.every((s) => s.status === Status.Ready),
+    pingMs: client.ws.ping,
+  });
+  const unobserve = observeGateway(gateway);
+
   const sweep = setInterval(() => {
     let due: ReturnType<Engine['expireDue']>;
     try {
@@ -105,12 +114,14 @@ export async function startDiscordBot(opts: {
     client,
     guild,
     access,
+    gateway,
     pause() {
       clearInterval(sweep);
       state.paused = true;
     },
     async stop() {
       clearInterval(sweep);
+      unobserve();
       await client.destroy();
     },
   };

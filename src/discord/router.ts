@@ -4,6 +4,7 @@ import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandIntera
 import { MessageFlags } from 'discord.js';
 import type { Logger } from 'pino';
 import { isUserError } from '../engine/errors.js';
+import { ackLatency, interactions } from '../metrics.js';
 import type { Role, RunView } from '../engine/view.js';
 import { actorOf, type Access } from './access.js';
 import { hostServices, type Command, type CommandDeps } from './command.js';
@@ -14,6 +15,8 @@ import { paginate, renderNotice, renderPage, renderView, type RenderedMessage } 
 
 type Replyable = ChatInputCommandInteraction | ButtonInteraction;
 
+const BUTTON_KINDS = new Set(['gate', 'page', 'logs', 'offer', 'rollback']);
+
 /**
  * The one entry point for interactions: guards, a fast acknowledgement, the handler, and one
  * way to answer errors (a user error ephemerally; anything else by an id that is in the log).
@@ -23,6 +26,9 @@ type Replyable = ChatInputCommandInteraction | ButtonInteraction;
 export class Router {
   private readonly commands: Map<string, Command>;
   private readonly pages = new PageCache();
+  /** Per interaction, for the metrics: when it arrived and how it ended (default ok). */
+  private readonly receivedAt = new WeakMap<Interaction, number>();
+  private readonly outcomes = new WeakMap<Interaction, 'refused' | 'user_error' | 'error'>();
 
   constructor(
     private readonly deps: CommandDeps & { log: Logger; access: () => Access },
@@ -32,13 +38,35 @@ export class Router {
   }
 
   async handle(i: Interaction): Promise<void> {
+    this.receivedAt.set(i, performance.now());
     try {
       if (i.isChatInputCommand()) await this.command(i);
       else if (i.isAutocomplete()) await this.autocomplete(i);
       else if (i.isButton()) await this.button(i);
     } catch (err) {
+      this.outcomes.set(i, 'error');
       this.deps.log.error({ err, interaction: i.id }, 'interaction handler crashed');
     }
+    interactions.inc({ command: this.metricName(i), outcome: this.outcomes.get(i) ?? 'ok' });
+  }
+
+  /** A bounded label: known command names and button kinds only. */
+  private metricName(i: Interaction): string {
+    if (i.isChatInputCommand()) return this.commands.has(i.commandName) ? i.commandName : 'unknown';
+    if (i.isAutocomplete()) return 'autocomplete';
+    if (i.isButton()) {
+      const kind = i.customId.split(':')[0] ?? '';
+      return `button:${BUTTON_KINDS.has(kind) ? kind : 'other'}`;
+    }
+    return 'other';
+  }
+
+  /** Runs an acknowledgement (defer, reply, update) and records how long after arrival Discord took it. */
+  private async ack<T>(i: Interaction, kind: 'command' | 'button' | 'autocomplete', send: () => Promise<T>): Promise<T> {
+    const result = await send();
+    const at = this.receivedAt.get(i);
+    if (at !== undefined) ackLatency.observe({ kind }, (performance.now() - at) / 1000);
+    return result;
   }
 
   private actor(i: Interaction) {
@@ -46,7 +74,9 @@ export class Router {
   }
 
   private refuse(i: Interaction, role: Role): string | null {
-    return firstRefusal([inAlertsChannel, hasRole(role)], { channelId: i.channelId, roles: this.actor(i).roles }, this.deps.access());
+    const refusal = firstRefusal([inAlertsChannel, hasRole(role)], { channelId: i.channelId, roles: this.actor(i).roles }, this.deps.access());
+    if (refusal !== null) this.outcomes.set(i, 'refused');
+    return refusal;
   }
 
   private async command(i: ChatInputCommandInteraction): Promise<void> {
@@ -71,7 +101,7 @@ export class Router {
     // acknowledgement instead of after its round trip; the run itself, which writes to the
     // database (a held lock blocks the event loop), starts once acknowledged.
     if (cmd.usesHost?.(i) === true) this.deps.engine.warm(i.options.getString('host') ?? undefined);
-    await i.deferReply();
+    await this.ack(i, 'command', () => i.deferReply());
     await this.answer(i, () => cmd.run(i, this.actor(i), this.deps), { command: i.commandName });
   }
 
@@ -124,6 +154,7 @@ export class Router {
 
   /** `ownReply`: the deferred reply is a message of its own (not the clicked message) and may go. */
   private async fail(i: Replyable, err: unknown, logFields: Record<string, unknown>, ownReply = false): Promise<void> {
+    this.outcomes.set(i, isUserError(err) ? 'user_error' : 'error');
     if (isUserError(err)) {
       this.deps.log.info({ ...logFields, user: i.user.id, code: err.code }, 'user error');
       // The deferred reply is public; a user error belongs to the one who asked.
@@ -156,7 +187,7 @@ export class Router {
         this.deps.log.warn({ err, option: focused.name }, 'autocomplete could not read suggestions');
       }
     }
-    await i.respond(choices.slice(0, 25).map((s) => ({ name: s.slice(0, 100), value: s.slice(0, 100) })));
+    await this.ack(i, 'autocomplete', () => i.respond(choices.slice(0, 25).map((s) => ({ name: s.slice(0, 100), value: s.slice(0, 100) }))));
   }
 
   private async button(i: ButtonInteraction): Promise<void> {
@@ -169,20 +200,20 @@ export class Router {
       case 'logs': {
         const refusal = this.refuse(i, 'viewer');
         if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
-        await i.deferReply();
+        await this.ack(i, 'button', () => i.deferReply());
         return this.answer(i, () => this.deps.engine.start({ runbook: 'logs', host: rest[0], params: { service: rest[1], lines: 200 }, actor: this.actor(i), channelId: i.channelId }), { button: 'logs' });
       }
       case 'offer': {
         // A runbook the bot proposed (report, alert): the runbook's own role rule, then the usual gates.
         const refusal = this.refuse(i, this.deps.engine.offerRole(rest[0] ?? '') ?? 'operator');
         if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
-        await i.deferReply();
+        await this.ack(i, 'button', () => i.deferReply());
         return this.answer(i, () => this.deps.engine.startOffer(rest[0] ?? '', this.actor(i), i.channelId), { button: 'offer' });
       }
       case 'rollback': {
         const refusal = this.refuse(i, 'operator');
         if (refusal) return void (await i.reply({ ...renderNotice(refusal), flags: MessageFlags.Ephemeral }));
-        await i.deferReply();
+        await this.ack(i, 'button', () => i.deferReply());
         return this.answer(i, () => this.deps.engine.rollback(rest[0] ?? '', this.actor(i), i.channelId), { button: 'rollback' });
       }
       default:
@@ -200,6 +231,7 @@ export class Router {
       decided = engine.authorize(runId, stepIdx, decision, this.actor(i), planHash);
     } catch (err) {
       if (!isUserError(err)) return this.fail(i, err, { button: 'gate', runId });
+      this.outcomes.set(i, 'user_error');
       await i.reply({ ...renderNotice(err.message), flags: MessageFlags.Ephemeral });
       if (err.code === 'gate.expired') {
         await this.showEnded(i, runId);
@@ -208,7 +240,7 @@ export class Router {
     }
     // The click is claimed: it runs even if Discord refuses the acknowledgement, and the result
     // then goes to the message through the channel instead of the interaction.
-    const acked = await i.deferUpdate().then(
+    const acked = await this.ack(i, 'button', () => i.deferUpdate()).then(
       () => true,
       (err: unknown) => {
         this.deps.log.warn({ err, runId }, 'could not acknowledge a confirmed click; running it anyway');
@@ -258,6 +290,6 @@ export class Router {
     const rows = i.message.components.map((r) => r.toJSON());
     const rowAt = rows.findIndex((r) => 'components' in r && r.components.some((c) => 'custom_id' in c && c.custom_id.startsWith('pageinfo:')));
     const components = rowAt === -1 ? [...rows, row.toJSON()] : rows.map((r, n) => (n === rowAt ? row.toJSON() : r));
-    await i.update({ embeds, components: components as never });
+    await this.ack(i, 'button', () => i.update({ embeds, components: components as never }));
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Host } from '../host/index.js';
 import { displayCommand } from '../host/quote.js';
+import { gateDecisions, runbookRuns, stepDuration } from '../metrics.js';
 import { learnHostSecrets } from '../host/secrets.js';
 import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
 import { UserError, isUserError } from './errors.js';
@@ -228,6 +229,7 @@ export class Engine {
     const refuse = (code: string, reason: string): never => {
       this.store.recordApproval({ runId, stepIdx, userId: actor.id, userName: actor.name, decision, accepted: false, reason: code });
       this.log.info({ runId, stepIdx, decision, actor: actor.id, code }, 'gate click refused');
+      gateDecisions.inc({ runbook: run.runbook, decision, result: code });
       throw new UserError(code, reason);
     };
     if (gate.state === 'expired') refuse('gate.expired', this.expiredText(run, gate));
@@ -258,6 +260,8 @@ export class Engine {
       refuse('gate.decided', `Someone else already ${now?.state ?? 'decided'} this step${this.deciderOf(runId, stepIdx)}. Nothing more was run.`);
     }
     this.log.info({ runId, stepIdx, decision, actor: actor.id }, 'gate decided');
+    gateDecisions.inc({ runbook: run.runbook, decision, result: 'accepted' });
+    if (decision === 'cancel') runbookRuns.inc({ runbook: run.runbook, outcome: 'cancelled' });
     if (decision === 'confirm') this.busy++; // until proceed() has run it
     return { run, stepIdx, decision };
   }
@@ -324,6 +328,9 @@ export class Engine {
   private expireGate(gate: GateRow, now = Date.now()): boolean {
     if (!this.store.decideGate({ runId: gate.run_id, stepIdx: gate.step_idx, state: 'expired', userId: null, userName: null, runStatus: 'expired', runError: 'confirmation expired before anyone confirmed' }, now)) return false;
     this.log.info({ runId: gate.run_id, stepIdx: gate.step_idx }, 'gate expired');
+    const runbook = this.store.getRun(gate.run_id)?.runbook ?? 'unknown';
+    gateDecisions.inc({ runbook, decision: 'none', result: 'expired' });
+    runbookRuns.inc({ runbook, outcome: 'expired' });
     return true;
   }
 
@@ -387,6 +394,7 @@ export class Engine {
       // A user error can quote what the host printed: it is stored (and shown) redacted like output.
       await this.secretsLearned(this.host(run.host));
       this.log.error({ runId: run.id, err }, 'run aborted');
+      runbookRuns.inc({ runbook: run.runbook, outcome: 'failed' });
       const reason = isUserError(err) ? redact(err.message) : `internal error (run ${run.id}); see the bot's log`;
       try {
         this.store.setRunStatus(run.id, 'failed', reason);
@@ -422,11 +430,13 @@ export class Engine {
       const ok = await this.runStep(run, step, idx, host, params);
       if (!ok) {
         this.store.setRunStatus(run.id, 'failed', `step ${idx + 1} (${step.title}) failed`);
+        runbookRuns.inc({ runbook: run.runbook, outcome: 'failed' });
         return this.view(run.id);
       }
     }
     this.store.setRunStatus(run.id, 'succeeded');
     this.log.info({ runId: run.id }, 'run succeeded');
+    runbookRuns.inc({ runbook: run.runbook, outcome: 'succeeded' });
     return this.view(run.id);
   }
 
@@ -517,6 +527,7 @@ export class Engine {
     const outputId = outcome.output === undefined ? null : this.store.saveOutput(run.id, outcome.outputTitle ?? step.title, redact(outcome.output));
     const summary = redact(outcome.summary);
     const fields = outcome.fields ? redact(JSON.stringify(outcome.fields)) : null;
+    stepDuration.observe({ runbook: run.runbook, outcome: outcome.ok ? 'succeeded' : 'failed' }, (performance.now() - started) / 1000);
     this.store.finishStep(run.id, idx, {
       status: outcome.ok ? 'succeeded' : 'failed',
       commands,

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { parse as parseYaml } from 'yaml';
 import type { HostConfig } from '../config/schema.js';
 import { UserError } from '../engine/errors.js';
+import { commandLabel, hostCommandDuration, hostCommands } from '../metrics.js';
 import { dockerOver } from './docker.js';
 import { Lookup } from './lookup.js';
 import type { ExecResult, Transport } from './transport.js';
@@ -90,8 +91,18 @@ export class Host {
     return this.config.commandTimeoutSeconds * 1000;
   }
 
-  exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string; mutating?: boolean } = {}): Promise<ExecResult> {
-    return this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, cwd: options.cwd ?? this.config.projectDir, ...(options.mutating ? { mutating: true } : {}) });
+  async exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string; mutating?: boolean } = {}): Promise<ExecResult> {
+    const labels = { host: this.name, command: commandLabel(argv) };
+    let res: ExecResult;
+    try {
+      res = await this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, cwd: options.cwd ?? this.config.projectDir, ...(options.mutating ? { mutating: true } : {}) });
+    } catch (err) {
+      hostCommands.inc({ ...labels, outcome: err instanceof UserError ? err.code : 'error' });
+      throw err;
+    }
+    hostCommandDuration.observe(labels, res.durationMs / 1000);
+    hostCommands.inc({ ...labels, outcome: res.timedOut ? 'timeout' : res.exitCode === 0 ? 'ok' : 'exit_nonzero' });
+    return res;
   }
 
   composeFlavour(): Promise<ComposeFlavour> {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
+import { sshConnected, sshConnects } from '../metrics.js';
 import { commandLine } from './quote.js';
 import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
@@ -36,9 +37,12 @@ export class SshTransport implements Transport {
   /** Five exec channels, one of them kept for mutating steps; the Docker agent holds up to four more. */
   private readonly execSlots = new Semaphore(5, 1);
   private readonly disconnectListeners: (() => void)[] = [];
+  private reachedAt = 0;
+  private everConnected = false;
 
   constructor(private readonly target: SshTarget) {
     this.description = `${target.user}@${target.address}:${target.port}`;
+    sshConnected.set({ host: target.name }, 0);
   }
 
   private async connection(): Promise<NodeSSH> {
@@ -77,6 +81,7 @@ export class SshTransport implements Transport {
       });
     } catch (err) {
       ssh.dispose();
+      sshConnects.inc({ host: t.name, result: 'failed' });
       if (seenKey !== undefined && seenKey !== t.hostKeyFingerprint) {
         throw new UserError('host.key-mismatch', `Refused to connect to host "${t.name}" (${this.description}): its host key is ${seenKey}, but the configuration pins ${t.hostKeyFingerprint}. Nothing was run. If the host was rebuilt, verify the new key and update hostKeyFingerprint.`, { cause: err });
       }
@@ -88,12 +93,17 @@ export class SshTransport implements Transport {
       if (this.ssh === ssh) this.ssh = undefined;
       if (gone) return;
       gone = true;
+      if (this.ssh === undefined) sshConnected.set({ host: t.name }, 0);
       for (const l of this.disconnectListeners) l();
     };
     conn?.on('close', forget);
     conn?.on('end', forget);
     conn?.on('error', forget);
     this.ssh = ssh;
+    this.reachedAt = Date.now();
+    sshConnected.set({ host: t.name }, 1);
+    sshConnects.inc({ host: t.name, result: this.everConnected ? 'reconnected' : 'connected' });
+    this.everConnected = true;
     return ssh;
   }
 
@@ -145,9 +155,11 @@ export class SshTransport implements Transport {
           reject(new UserError('host.connection-lost', `The SSH connection to host "${this.target.name}" was lost while \`${argv.join(' ')}\` was running (after ${durationMs} ms). Its outcome on the host is unknown; check before retrying.`));
           return;
         }
+        this.reachedAt = Date.now();
         resolve({ argv: [...argv], exitCode: code, signal, stdout: stdout.text(), stderr: stderr.text(), durationMs, timedOut, truncated: stdout.truncated || stderr.truncated });
       });
-      channel.end();
+      if (options.input === undefined) channel.end();
+      else channel.end(options.input);
     });
   }
 
@@ -189,8 +201,17 @@ export class SshTransport implements Transport {
     this.disconnectListeners.push(listener);
   }
 
+  reach(): { connected: boolean; at: number } {
+    return { connected: this.ssh?.isConnected() === true, at: this.reachedAt };
+  }
+
+  async probe(): Promise<void> {
+    await this.connection();
+  }
+
   async close(): Promise<void> {
     this.ssh?.dispose();
     this.ssh = undefined;
+    sshConnected.set({ host: this.target.name }, 0);
   }
 }

@@ -10,6 +10,8 @@ export interface ExecOptions {
    * burst of viewers can never starve a confirmed restart of a channel.
    */
   mutating?: boolean;
+  /** Sent to the command's stdin, which is then closed (otherwise stdin is closed at once). */
+  input?: string;
 }
 
 export interface ExecResult {
@@ -31,6 +33,13 @@ export interface Transport {
   openDockerStream(): Promise<Duplex>;
   /** Called when the link drops, so streams riding on it can be dropped too. */
   onDisconnect(listener: () => void): void;
+  /**
+   * For /healthz: whether the link is open, and when the host last answered (link opened or a
+   * command finished; ms since the epoch, 0 never). Absent on a transport without a link (local).
+   */
+  reach?(): { connected: boolean; at: number };
+  /** Opens the link if it is down; throws a UserError naming the host when it cannot. */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }
 
