@@ -7,6 +7,7 @@
  * 1. acknowledgement latency of 50 concurrent /ps (p50, p99)
  * 2. /ps end to end vs a fresh `ssh … docker-compose ps` vs `docker-compose ps` on the host
  * 3. /stats with the 5 staging containers vs 30 (25 extra busybox containers)
+ * 3b. /report for the staging host with those 30 containers: time to post
  * 4. /logs of 20,000 lines: time to the first page, peak RSS (in-process and as a child process)
  * 5. idle RSS after startup (in-process and as a child process)
  * 6. redaction of 10 MB of hostile text (bench/redact.ts, also runnable alone)
@@ -325,6 +326,41 @@ async function benchPs(h: Harness, env: StagingEnv): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 3b. The health report with 30 containers running (measured inside benchStats, which starts them)
+
+const REPORT_RUNS = 3;
+
+/** `/report` to its post in #alerts (every section read over SSH, deltas, offers, the post), in ms. */
+async function reportOnce(h: Harness): Promise<number> {
+  const seen = new Set(h.double.channelMessages('alerts').map((m) => m.id));
+  const start = performance.now();
+  const handle = h.double.sendCommand({ name: 'report', member: 'viewer', channel: 'alerts' });
+  const post = await h.double.waitForChannelMessage('alerts', (m) => !seen.has(m.id) && (m.embeds?.[0]?.title ?? '').includes('Health report · staging'), { timeoutMs: 30_000 });
+  const took = performance.now() - start;
+  await handle.waitForReply(undefined, { timeoutMs: 30_000 });
+  if (/cannot be reached/.test(textOf(post))) throw new Error(`the report could not read the host: ${textOf(post).slice(0, 300)}`);
+  return took;
+}
+
+async function benchReport(h: Harness, containers: number): Promise<void> {
+  try {
+    await reportOnce(h); // warm-up (and the baseline its deltas compare with)
+    const runs: number[] = [];
+    for (let i = 0; i < REPORT_RUNS; i++) runs.push(await reportOnce(h));
+    const med = median(runs);
+    row(`3b. /report for the staging host, ${containers} containers running: time to post (median)`, ms(med), '< 5 s', med < 5000);
+    notes.push(
+      `3b. /report: wall time from \`sendCommand\` to the report's post in #alerts (the reply comes after it), 1 warm-up + median of ${REPORT_RUNS} ` +
+        `(runs ${list(runs)} ms), with the ${containers} containers of row 3 running. The report runbook reads services (Docker API), ` +
+        `\`docker stats --no-stream\`, \`df\` and \`docker system df\`, \`certbot certificates\` and the backups folder in their containers (\`docker exec\`), ` +
+        `and the health URL, one step after the other over the one SSH connection.`,
+    );
+  } catch (err) {
+    failed('3b. /report with 30 containers', '< 5 s', err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 3. /stats with 5 vs 30 containers
 
 /** One `GET /containers/<id>/stats?stream=false&one-shot=true` on the staging engine's own socket (local, no SSH), in ms. */
@@ -386,6 +422,7 @@ async function benchStats(h: Harness, env: StagingEnv): Promise<void> {
     say(`  ${nowRunning} containers running (started the extra ones in ${ms(started.ms)})`);
     const big = await statsSeries(h);
     const bigMed = median(big.runs);
+    await benchReport(h, nowRunning);
     const removed = await timed(() => removeBenchContainers());
     say(`  removed ${removed.value} extra containers in ${ms(removed.ms)}`);
 

@@ -3,9 +3,10 @@ import { health } from './health.js';
 import { highUsage } from './high-usage.js';
 import { logs } from './logs.js';
 import { ps } from './ps.js';
+import { report } from './report.js';
 import { restart } from './restart.js';
 import { stats } from './stats.js';
 import { top } from './top.js';
 
 /** Every runbook the bot knows; commands and docs are generated from this list. */
-export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top, health, highUsage] as AnyRunbook[];
+export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top, health, highUsage, report] as AnyRunbook[];

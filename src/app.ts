@@ -3,11 +3,16 @@ import { buildCommands } from '../commands/index.js';
 import { runbooks } from '../runbooks/index.js';
 import type { Config, Env } from './config/schema.js';
 import { startDiscordBot, type DiscordBot } from './discord/bot.js';
+import { ChannelPublisher } from './discord/publisher.js';
 import { Engine } from './engine/engine.js';
+import type { Publisher } from './engine/publish.js';
 import { addSecret } from './engine/redact.js';
 import { createHost, type Host } from './host/index.js';
 import { probeWritable, registerHealthRoutes } from './http/health.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import { Reporter, SCHEDULER } from './report/reporter.js';
+import { startReportSchedule, type ReportSchedule } from './report/schedule.js';
+import { ReportStore } from './store/reports.js';
 import { openDatabase } from './store/db.js';
 import { Store } from './store/store.js';
 
@@ -18,6 +23,11 @@ export interface App {
   discord: DiscordBot;
   /** The HTTP server on `http.listen`; modules add their routes with `app.http.route(…)`. */
   http: HttpServer;
+  /** Unprompted posts (reports, alerts) to the alerts channel. */
+  publisher: Publisher;
+  /** Health reports (`/report`, the schedule) and their schedule. */
+  reporter: Reporter;
+  reportSchedule: ReportSchedule;
   stop(): Promise<void>;
 }
 
@@ -52,7 +62,9 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   // /healthz answers from now on: "gateway not ready" until Discord is up.
   const gateway = { now: (): { connected: boolean } => ({ connected: false }) };
   registerHealthRoutes(http, { gateway: () => gateway.now(), database: () => probeWritable(store.db), hosts });
-  const commands = buildCommands([...hosts.keys()], { fourEyes: config.gates.fourEyes });
+  // The reporter is made once Discord is up (it posts there); /report reads it through this getter.
+  const made: { reporter?: Reporter } = {};
+  const commands = buildCommands([...hosts.keys()], { fourEyes: config.gates.fourEyes, reporter: () => made.reporter });
   engine.commandAliases = new Set(commands.map((c) => c.data.name));
   let discord: DiscordBot;
   try {
@@ -64,14 +76,30 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
     throw err;
   }
   gateway.now = () => discord.gateway();
+  const publisher = new ChannelPublisher(discord.client, () => discord.access.alertsChannelId, log.child({ component: 'publisher' }));
+  const reports = new ReportStore(db);
+  const reportLog = log.child({ component: 'report' });
+  const reporter = new Reporter({ engine, reports, publisher, config: config.report, hosts: [...hosts.keys()], log: reportLog });
+  made.reporter = reporter;
+  const reportSchedule = startReportSchedule({
+    schedule: config.report.schedule,
+    timeZone: config.report.timeZone,
+    reports,
+    log: reportLog,
+    report: async (firedAt, late) => void (await reporter.post({ actor: SCHEDULER, trigger: late ? 'late' : 'schedule', scheduledFor: firedAt })),
+  });
   return {
     engine,
     store,
     hosts,
     discord,
+    publisher,
+    reporter,
+    reportSchedule,
     http,
     async stop() {
       clearInterval(pruneTimer);
+      await reportSchedule.stop();
       // New clicks are answered "restarting, nothing was run"; running steps finish and report
       // before the connection closes.
       discord.pause();

@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 
 /** A Discord snowflake or, for channels and roles, a name resolved against the guild at start. */
@@ -96,8 +97,32 @@ export const configSchema = z
       })
       .default({ expiryMinutes: 5, fourEyes: [], rollbackWindowMinutes: 60 }),
     report: z
-      .object({ schedule: z.string().min(9).default('0 9 * * *'), timeZone: z.string().default('UTC') })
-      .default({ schedule: '0 9 * * *', timeZone: 'UTC' }),
+      .object({
+        /** Cron expression (five fields, or six with seconds first), read by the `cron` package. */
+        schedule: z
+          .string()
+          .min(9)
+          .default('0 9 * * *')
+          .refine((s) => validateCronExpression(s).valid, 'must be a cron expression such as "0 9 * * *"'),
+        timeZone: z
+          .string()
+          .default('UTC')
+          .refine((tz) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: tz });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"'),
+        /** A certificate expiring in fewer days than this is a finding. */
+        certificateDays: z.number().int().min(1).max(365).default(30),
+        /** The newest backup older than this is a finding. */
+        backupMaxAgeHours: z.number().min(1).max(8760).default(26),
+        /** A filesystem fuller than this (the project's, `df`) is a finding. */
+        diskPercent: z.number().int().min(1).max(100).default(85),
+      })
+      .prefault({}),
     database: z
       .object({
         path: z.string().min(1).default('./data/opsbot.db'),

@@ -20,6 +20,10 @@ export interface ServiceState {
   health: string | null;
   startedAt: string | null;
   image: string | null;
+  /** Docker's RestartCount (restarts by its restart policy; a manual restart shows in startedAt). */
+  restartCount: number;
+  /** When the container was created: a new value means it was recreated. */
+  createdAt: string | null;
 }
 
 const SERVICES_TTL_MS = 30_000;
@@ -227,7 +231,7 @@ export class Host {
     for (const service of services) {
       const mine = inspected.filter((c) => c.Config.Labels[SERVICE_LABEL] === service);
       if (mine.length === 0) {
-        rows.push({ service, containerId: null, containerName: null, state: 'missing', health: null, startedAt: null, image: null });
+        rows.push({ service, containerId: null, containerName: null, state: 'missing', health: null, startedAt: null, image: null, restartCount: 0, createdAt: null });
         continue;
       }
       for (const c of mine) {
@@ -239,6 +243,8 @@ export class Host {
           health: c.State.Health?.Status ?? null,
           startedAt: c.State.Running ? c.State.StartedAt : null,
           image: c.Config.Image,
+          restartCount: c.RestartCount ?? 0,
+          createdAt: c.Created ?? null,
         });
       }
     }

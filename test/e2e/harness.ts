@@ -15,8 +15,8 @@ export interface Harness {
   app: App;
   /** Every log line the bot wrote (JSON), for checks that secrets never reach the log. */
   logs: string[];
-  /** Stops the bot and starts a new one on the same database, as a process restart would. */
-  restartBot(): Promise<void>;
+  /** Stops the bot and starts a new one on the same database, as a process restart would (down for `downMs`). */
+  restartBot(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +32,8 @@ export interface HarnessOptions {
    * separate SSH connections, caches and locks per host, on the one staging machine there is.
    */
   hostCount?: number;
+  /** The `report:` section of the configuration (schedule, time zone, thresholds…). */
+  report?: Record<string, unknown>;
 }
 
 /** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
@@ -56,6 +58,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       })),
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
+    ...(opts.report ? { report: opts.report } : {}),
     http: { listen: '127.0.0.1:0' },
     log: { level: 'debug' },
   });
@@ -76,8 +79,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config,
     logs,
     app: await start(),
-    async restartBot() {
+    async restartBot(downMs = 0) {
       await h.app.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       h.app = await start();
     },
     async stop() {

@@ -59,6 +59,10 @@ const ALLOWED: [string[], string | undefined][] = [
   [['cat', '.env'], P],
   [['cat', '.env.example'], P],
   [['df', '-h', '/', '/var/lib/docker'], P],
+  [['df', '-h', '-P', '/srv/app'], P],
+  // The health report: certificates and the newest backup, read in the service's container.
+  [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'certificates'], P],
+  [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups'], P],
   // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
   [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
 ];
@@ -168,6 +172,14 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['cat', '.env', '/etc/shadow'], P],
     [['cat', '.env'], undefined],
     [['df', '--output=source'], P],
+    // The report's reads in a container: exactly these, never a shell or another certbot verb.
+    [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'renew'], P],
+    [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'certificates', '--config-dir', '/tmp'], P],
+    [['docker', 'exec', '-u', 'root', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups'], P],
+    [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups/../root'], P],
+    [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', 'backups'], P],
+    [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups', '/root'], P],
+    [['docker', 'exec', 'brainbytes_mongo_1', 'sh', '-c', 'ls'], P],
   ];
   it.each(NOT_ALLOWED.map(([argv, cwd]) => [commandLine(argv, cwd), argv] as const))('refuses the argv of %s', (line) => {
     const res = guard(line);
