@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killStagingSshSessions, restoreStaging, stagingDaemonPid, stopStagingDaemon } from '../staging/staging.js';
@@ -68,6 +69,14 @@ describe('the bot\'s /metrics, scraped by a real Prometheus', () => {
     for (const r of await prom.query('opsbot_interactions_total')) {
       expect(Object.keys(r.metric).sort()).toEqual(['__name__', 'command', 'instance', 'job', 'outcome']);
     }
+  });
+
+  it('every query of the Grafana dashboard is valid PromQL that Prometheus answers', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/opsbot.json', import.meta.url), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr.replaceAll('$job', 'opsbot').replaceAll('$instance', '.*').replaceAll('$__rate_interval', '1m'));
+    for (const e of exprs) await expect(prom.query(e), e).resolves.toBeInstanceOf(Array);
+    const up = await prom.query(exprs.find((e) => e.startsWith('opsbot_discord_gateway_connected'))!);
+    expect(up[0]?.value).toBe(1);
   });
 });
 
