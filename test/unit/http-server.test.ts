@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startApp } from '../../src/app.js';
+import { configSchema } from '../../src/config/schema.js';
 import { HttpError, parseListen, readBody, sendJson, startHttpServer, type HttpServer } from '../../src/http/server.js';
 
 const silent = pino({ level: 'silent' });
@@ -85,6 +87,25 @@ describe('http server', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       await expect(startHttpServer(`127.0.0.1:${port}`, silent)).rejects.toThrow(`cannot listen on http.listen 127.0.0.1:${port}: the address is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('stops the app at start, before Discord or the database, when http.listen is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const config = configSchema.parse({
+        discord: { guildId: '123456789012345678', alertsChannel: 'alerts', roles: { viewer: 'v', operator: 'o', approver: 'a' } },
+        hosts: [{ name: 'h', transport: 'local', projectDir: '/p' }],
+        // A path that cannot be created: reaching the database would fail differently.
+        database: { path: '/proc/opsbot-never/opsbot.db' },
+        http: { listen: `127.0.0.1:${port}` },
+      });
+      const env = { DISCORD_TOKEN: 'x'.repeat(40), DISCORD_API_URL: 'http://127.0.0.1:9/api', OPSBOT_CONFIG: '' };
+      await expect(startApp(config, env, silent)).rejects.toThrow(`cannot listen on http.listen 127.0.0.1:${port}: the address is already in use`);
     } finally {
       blocker.close();
     }
