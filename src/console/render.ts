@@ -1,19 +1,23 @@
-import { styleText } from 'node:util';
+import { inspect } from 'node:util';
 import { ago } from '../engine/engine.js';
 import type { OutputBlock, RunView } from '../engine/view.js';
 
-type Style = Parameters<typeof styleText>[0];
+type Style = 'bold' | 'italic' | 'dim' | 'red' | 'green' | 'yellow' | 'blue' | 'cyan' | 'gray';
 
 /** Colours only on a terminal that wants them (https://no-color.org). */
 export function colourEnabled(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  if ((env.NO_COLOR ?? '') !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
-  return stream.isTTY === true && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
+  return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
 export class Painter {
   constructor(readonly enabled: boolean) {}
   paint(style: Style, text: string): string {
-    return this.enabled ? styleText(style, text) : text;
+    // The codes themselves, not util.styleText: whether to colour is decided once, here (styleText
+    // also reads NO_COLOR/FORCE_COLOR itself, differently across Node versions).
+    const [open, close] = inspect.colors[style] ?? [0, 0];
+    return this.enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
   }
 }
 
