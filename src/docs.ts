@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { runbooks } from '../runbooks/index.js';
-import { runbooksMarkdown } from './engine/catalog.js';
+import { generatedDocs } from './generated-docs.js';
 
-/** `npm run docs`: writes docs/runbooks.md from the runbook definitions (test/unit/runbook-docs.test.ts fails when it is stale). */
-const target = new URL('../docs/runbooks.md', import.meta.url);
-writeFileSync(target, runbooksMarkdown(runbooks));
-console.log(`wrote ${target.pathname} (${runbooks.length} runbooks)`);
+/** `npm run docs`: writes the reference docs generated from the code (test/unit/generated-docs.test.ts fails when one is stale). */
+for (const { file, content } of generatedDocs()) {
+  const target = new URL(`../${file}`, import.meta.url);
+  writeFileSync(target, content);
+  console.log(`wrote ${file}`);
+}

@@ -11,8 +11,8 @@ const fingerprint = z
 
 const healthCheck = z.object({
   /** Fetched on the host itself (curl over SSH), so 127.0.0.1 means the host's loopback. */
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-  timeoutSeconds: z.number().int().min(1).max(60).default(5),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).describe('URL fetched on the host itself (curl or wget over SSH) after a restart: 127.0.0.1 is the host\'s loopback'),
+  timeoutSeconds: z.number().int().min(1).max(60).default(5).describe('How long the health check may take'),
 });
 
 const composeService = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a compose service name');
@@ -25,77 +25,90 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const hostParts = z
   .object({
     /** The reverse proxy (Traefik) service: certbot runs in it, SIGHUP reloads it. */
-    proxy: composeService.default('reverse-proxy'),
+    proxy: composeService.default('reverse-proxy').describe('The reverse proxy (Traefik) service: certbot runs in it, SIGHUP reloads it'),
     /** Traefik's API and /metrics as the host reaches them (fetched on the host). */
-    proxyApiUrl: httpUrl.default('http://127.0.0.1:8080'),
+    proxyApiUrl: httpUrl.default('http://127.0.0.1:8080').describe('Traefik\'s API and /metrics as the host reaches them (fetched on the host)'),
     /** The MongoDB service (mongosh, mongodump, mongorestore run in it). */
-    database: composeService.default('mongo'),
+    database: composeService.default('mongo').describe('The MongoDB service (mongosh, mongodump, mongorestore run in it)'),
     /** The folder inside the database service that holds the backups. */
-    backupsDir: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, 'must be an absolute path').default('/backups'),
+    backupsDir: z.string().regex(/^\/[A-Za-z0-9_./-]*$/, 'must be an absolute path').default('/backups').describe('The folder inside the database service that holds the backups'),
     /** The Watchtower service. */
-    updater: composeService.default('watchtower'),
+    updater: composeService.default('watchtower').describe('The Watchtower service'),
     /** The image registry the services pull from (host[:port]); none by default. */
-    registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?$/, 'must be host or host:port').optional(),
+    registry: z.string().regex(/^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?$/, 'must be host or host:port').optional().describe('The image registry the services pull from (host or host:port); none by default'),
     /** The GitHub repository of the project ("owner/name"); its token comes from the environment variable `githubTokenEnv`, never from this file. */
-    githubRepo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
-    githubApiUrl: httpUrl.default('https://api.github.com'),
-    githubTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('GITHUB_TOKEN'),
+    githubRepo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional().describe('The project\'s GitHub repository, "owner/name"'),
+    githubApiUrl: httpUrl.default('https://api.github.com').describe('GitHub\'s API base URL (GitHub Enterprise: its own)'),
+    githubTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('GITHUB_TOKEN').describe('The environment variable that holds the GitHub token (never this file)'),
   })
-  .prefault({});
+  .prefault({})
+  .describe('What this host calls the parts the runbooks use (the seed\'s names by default); a runbook that needs a part the host lacks is refused there');
 
 const hostBase = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes'),
-  projectDir: z.string().startsWith('/', 'must be an absolute path on the host'),
-  composeFiles: z.array(z.string().min(1)).min(1, 'needs at least one compose file').default(['docker-compose.yml']),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes').describe('The host\'s name in commands (`host:` option) and in every result'),
+  projectDir: z.string().startsWith('/', 'must be an absolute path on the host').describe('Absolute path on the host where the compose commands run'),
+  composeFiles: z.array(z.string().min(1)).min(1, 'needs at least one compose file').default(['docker-compose.yml']).describe('Compose files, relative to projectDir (each becomes `-f FILE`)'),
   /** `auto` asks the host which compose CLI it has (v2 plugin first, then v1). */
-  compose: z.enum(['auto', 'v1', 'v2']).default('auto'),
+  compose: z.enum(['auto', 'v1', 'v2']).default('auto').describe('Which compose CLI: v1 (`docker-compose`), v2 (`docker compose`) or auto (asks the host, v2 first)'),
   /** The compose project name; discovered from container labels when absent. */
-  composeProject: z.string().min(1).optional(),
-  commandTimeoutSeconds: z.number().int().min(1).max(3600).default(120),
-  healthChecks: z.record(z.string(), healthCheck).default({}),
+  composeProject: z.string().min(1).optional().describe('The compose project name; found from container labels when absent'),
+  commandTimeoutSeconds: z.number().int().min(1).max(3600).default(120).describe('Every command on this host is stopped after this long'),
+  healthChecks: z.record(z.string(), healthCheck).default({}).describe('Per compose service, a URL that must answer 2xx after a restart'),
   /** Prometheus' base URL as the host reaches it (fetched on the host); the health runbook lists its firing alerts. */
-  prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().describe('Prometheus\' base URL as the host reaches it: /runbook health lists its firing alerts'),
   /** What this host calls the parts the runbooks use (the seed's names by default); see src/engine/parts.ts. */
   parts: hostParts,
 });
 
 const sshHost = hostBase.extend({
-  transport: z.literal('ssh').default('ssh'),
-  address: z.string().min(1, 'must name the host (IP or DNS name)'),
-  port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().min(1),
-  keyPath: z.string().min(1, 'must be the path of the SSH private key'),
-  hostKeyFingerprint: fingerprint,
+  transport: z.literal('ssh').default('ssh').describe('How the bot reaches the host: ssh, or local when it runs on the host itself (local Docker engine)'),
+  address: z.string().min(1, 'must name the host (IP or DNS name)').describe('IP or DNS name'),
+  port: z.number().int().min(1).max(65535).default(22).describe('SSH port'),
+  user: z.string().min(1).describe('SSH user: in the docker group, no sudo (docs/security.md)'),
+  keyPath: z.string().min(1, 'must be the path of the SSH private key').describe('Path of the SSH private key file (in the image: under /keys, mounted read-only)'),
+  hostKeyFingerprint: fingerprint.describe('The host key\'s SHA256 fingerprint (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host); an unknown or changed key is refused and nothing runs'),
 });
 
-const localHost = hostBase.extend({ transport: z.literal('local') });
+const localHost = hostBase.extend({ transport: z.literal('local').describe('How the bot reaches the host: ssh, or local when it runs on the host itself (local Docker engine)') });
 
 export const hostSchema = z.discriminatedUnion('transport', [sshHost, localHost]);
 
 const alertRoute = z.object({
-  alertname: z.string().min(1),
-  runbook: z.string().min(1),
-  params: z.record(z.string(), z.string()).default({}),
+  alertname: z.string().min(1).describe('The Alertmanager alert name this route matches'),
+  runbook: z.string().min(1).describe('The runbook offered (as a button) when the alert fires'),
+  params: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('The runbook\'s parameters; values may use {{ $labels.name }} and {{ $annotations.name }}'),
 });
 
 export const configSchema = z
   .object({
-    discord: z.object({
-      guildId: snowflake,
-      alertsChannel: idOrName,
-      roles: z.object({ viewer: idOrName, operator: idOrName, approver: idOrName }),
-    }),
-    hosts: z.array(hostSchema).min(1, 'needs at least one host'),
-    defaultHost: z.string().optional(),
+    discord: z
+      .object({
+        guildId: snowflake.describe('The guild (server) id the bot serves; its slash commands are registered there'),
+        alertsChannel: idOrName.describe('The only channel where commands work, and where reports and alerts are posted: an id or a name'),
+        roles: z
+          .object({
+            viewer: idOrName.describe('Role (id or name) that may read: /ps, /stats, /logs, /top, /audit, read-only runbooks'),
+            operator: idOrName.describe('Role that may also start and confirm steps that change a host'),
+            approver: idOrName.describe('Role of the second person for four-eyes runbooks (gates.fourEyes)'),
+          })
+          .describe('Roles rank viewer < operator < approver; each includes the ones before it'),
+      })
+      .describe('Where the bot works in Discord and who may do what'),
+    hosts: z.array(hostSchema).min(1, 'needs at least one host').describe('The hosts the bot manages, each a compose project reached over SSH (or locally)'),
+    defaultHost: z.string().optional().describe('The host used when a command names none (default: the first)'),
     gates: z
       .object({
-        expiryMinutes: z.number().min(0.05).max(1440).default(5),
+        expiryMinutes: z.number().min(0.05).max(1440).default(5).describe('An unanswered confirmation expires after this long and its buttons are disabled'),
         /** Runbooks whose mutating steps need a second person with the approver role. */
-        fourEyes: z.array(z.string().min(1)).default([]),
+        fourEyes: z.array(z.string().min(1)).default([]).describe('Runbook ids whose changes need a second person with the approver role (never the requester); unknown ids are refused'),
         /** A failed run's Roll back button works this long, and only while it is the newest run on its target. */
-        rollbackWindowMinutes: z.number().min(1).max(10080).default(60),
+        rollbackWindowMinutes: z.number().min(1).max(10080).default(60).describe('A Roll back button works this long, and only while its run is the newest on its target'),
       })
-      .default({ expiryMinutes: 5, fourEyes: [], rollbackWindowMinutes: 60 }),
+      .default({ expiryMinutes: 5, fourEyes: [], rollbackWindowMinutes: 60 })
+      .describe('Confirmations (gates) of the steps that change a host'),
     report: z
       .object({
         /** Cron expression (five fields, or six with seconds first), read by the `cron` package. */
@@ -103,7 +116,8 @@ export const configSchema = z
           .string()
           .min(9)
           .default('0 9 * * *')
-          .refine((s) => validateCronExpression(s).valid, 'must be a cron expression such as "0 9 * * *"'),
+          .refine((s) => validateCronExpression(s).valid, 'must be a cron expression such as "0 9 * * *"')
+          .describe('When the daily health report is posted: a cron expression (five fields, or six with seconds first)'),
         timeZone: z
           .string()
           .default('UTC')
@@ -114,29 +128,36 @@ export const configSchema = z
             } catch {
               return false;
             }
-          }, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"'),
+          }, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"')
+          .describe('The IANA time zone of the schedule, e.g. Europe/Berlin'),
         /** A certificate expiring in fewer days than this is a finding. */
-        certificateDays: z.number().int().min(1).max(365).default(30),
+        certificateDays: z.number().int().min(1).max(365).default(30).describe('A certificate expiring in fewer days than this is a finding'),
         /** The newest backup older than this is a finding. */
-        backupMaxAgeHours: z.number().min(1).max(8760).default(26),
+        backupMaxAgeHours: z.number().min(1).max(8760).default(26).describe('The newest backup older than this (hours) is a finding'),
         /** A filesystem fuller than this (the project's, `df`) is a finding. */
-        diskPercent: z.number().int().min(1).max(100).default(85),
+        diskPercent: z.number().int().min(1).max(100).default(85).describe('The project\'s filesystem fuller than this (%) is a finding'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('The daily health report posted to the alerts channel (also on demand: /report)'),
     database: z
       .object({
-        path: z.string().min(1).default('./data/opsbot.db'),
+        path: z.string().min(1).default('./data/opsbot.db').describe('The SQLite file: audit log, pending confirmations, stored outputs (in the image: /data/opsbot.db)'),
         /** Stored outputs (pages, logs) older than this are deleted; the audit of runs is kept. */
-        keepOutputDays: z.number().int().min(1).max(3650).default(30),
+        keepOutputDays: z.number().int().min(1).max(3650).default(30).describe('Stored outputs (log pages, attachments\' text) older than this are deleted; the audit of runs is kept'),
       })
-      .default({ path: './data/opsbot.db', keepOutputDays: 30 }),
+      .default({ path: './data/opsbot.db', keepOutputDays: 30 })
+      .describe('The audit database'),
     http: z
-      .object({ listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465') })
-      .default({ listen: '127.0.0.1:9465' }),
-    alerts: z.array(alertRoute).default([]),
+      .object({
+        listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:9465').describe('host:port of the HTTP server: /healthz, /metrics, the Alertmanager webhook'),
+      })
+      .default({ listen: '127.0.0.1:9465' })
+      .describe('The bot\'s HTTP server'),
+    alerts: z.array(alertRoute).default([]).describe('Alertmanager alerts → the runbook offered when one fires'),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
-      .default({ level: 'info' }),
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Least level written (JSON lines on stdout)') })
+      .default({ level: 'info' })
+      .describe('The log (pino, JSON lines on stdout; secrets redacted)'),
   })
   .superRefine((cfg, ctx) => {
     const names = cfg.hosts.map((h) => h.name);
@@ -153,8 +174,11 @@ export type HostConfig = z.infer<typeof hostSchema>;
 
 /** Secrets come only from the environment; the file never holds them. */
 export const envSchema = z.object({
-  DISCORD_TOKEN: z.string().min(20, 'must be set to the bot token'),
-  DISCORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:PORT/api' }).optional(),
-  OPSBOT_CONFIG: z.string().default('./opsbot.yaml'),
+  DISCORD_TOKEN: z.string().min(20, 'must be set to the bot token').describe('The Discord bot token'),
+  DISCORD_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:PORT/api' })
+    .optional()
+    .describe('REST base of a Discord stand-in, e.g. http://127.0.0.1:PORT/api (tests, demos); the gateway URL then comes from its GET /gateway/bot'),
+  OPSBOT_CONFIG: z.string().default('./opsbot.yaml').describe('Path of the configuration file'),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -25,6 +25,8 @@ export interface Command {
   complete?(interaction: AutocompleteInteraction, option: string, deps: CommandDeps): Promise<string[]>;
   /** Whether this interaction runs something on a host (the router then warms the host's lookups up). */
   usesHost?(interaction: ChatInputCommandInteraction): boolean;
+  /** The runbook this command is an alias of (docs/commands.md says so). */
+  runbook?: string;
 }
 
 /** The host's compose services, for any option that names one. */
@@ -66,6 +68,7 @@ export function runbookCommand(spec: {
   return {
     data: spec.data,
     role: spec.role,
+    runbook: spec.runbook,
     ...(spec.complete ? { complete: spec.complete } : {}),
     precheck: (i, { engine }) => void engine.parseParams(spec.runbook, spec.params(i)),
     usesHost: () => true,
