@@ -1,12 +1,15 @@
 import type { AnyRunbook } from '../src/engine/runbook.js';
 import { health } from './health.js';
+import { deploy } from './deploy.js';
 import { highUsage } from './high-usage.js';
 import { logs } from './logs.js';
 import { ps } from './ps.js';
 import { report } from './report.js';
 import { restart } from './restart.js';
+import { rollingUpdate } from './rolling-update.js';
 import { stats } from './stats.js';
 import { top } from './top.js';
+import { watchtower } from './watchtower.js';
 
 /** Every runbook the bot knows; commands and docs are generated from this list. */
-export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top, health, highUsage, report] as AnyRunbook[];
+export const runbooks: AnyRunbook[] = [ps, restart, stats, logs, top, health, highUsage, report, deploy, watchtower, rollingUpdate] as AnyRunbook[];

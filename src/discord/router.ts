@@ -247,17 +247,50 @@ export class Router {
         return false;
       },
     );
+    const viaChannel = (m: RenderedMessage) => i.message.edit(m);
+    const progress = this.progressEdits(acked ? (m) => i.editReply(m) : viaChannel, runId);
     let view: RunView;
     try {
-      view = await engine.proceed(decided);
+      view = await engine.proceed(decided, progress.push);
     } catch (err) {
+      await progress.settled();
       if (acked) await this.fail(i, err, { button: 'gate', runId });
       else this.deps.log.error({ err, runId }, 'a confirmed run failed to report');
       await this.showEnded(i, runId);
       return;
     }
-    const viaChannel = (m: RenderedMessage) => i.message.edit(m);
+    await progress.settled();
     await this.show(i, view, { button: 'gate', runId }, acked ? (m) => i.editReply(m) : viaChannel, acked ? viaChannel : undefined);
+  }
+
+  /**
+   * Shows a long step's progress on the run's message while it runs: one edit at a time, and
+   * only the newest view (Discord rate-limits edits; a skipped middle state loses nothing). An
+   * edit that fails is logged and skipped: the final result is shown anyway.
+   */
+  private progressEdits(send: (m: RenderedMessage) => Promise<Message>, runId: string): { push: (view: RunView) => void; settled: () => Promise<void> } {
+    let latest: RunView | undefined;
+    let pumping: Promise<void> | undefined;
+    let closed = false;
+    const pump = async () => {
+      while (latest && !closed) {
+        const view = latest;
+        latest = undefined;
+        await send(renderView(view)).catch((err: unknown) => this.deps.log.warn({ err, runId }, 'could not show progress'));
+      }
+      pumping = undefined;
+    };
+    return {
+      push: (view) => {
+        if (closed) return;
+        latest = view;
+        pumping ??= pump();
+      },
+      settled: async () => {
+        closed = true;
+        await pumping;
+      },
+    };
   }
 
   /** A run that ended at its gate (expired, failed): its message says so and loses its live buttons. */

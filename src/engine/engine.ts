@@ -68,6 +68,10 @@ export class Engine {
   private readonly unrecorded = new Map<string, string>();
   /** Runs executing now (started, or confirmed and about to continue). */
   private busy = 0;
+  /** The latest progress line of each run's running step (StepContext.progress). */
+  private readonly progressNow = new Map<string, { idx: number; summary: string }>();
+  /** Who wants a run's view each time its running step reports progress (see proceed). */
+  private readonly progressListeners = new Map<string, (view: RunView) => void>();
 
   constructor(
     private readonly store: Store,
@@ -266,14 +270,21 @@ export class Engine {
     return { run, stepIdx, decision };
   }
 
-  /** Carries out an authorized decision: runs the confirmed step and what follows it. */
-  async proceed(d: Decision): Promise<RunView> {
+  /**
+   * Carries out an authorized decision: runs the confirmed step and what follows it.
+   * `onProgress` gets the run's view each time a running step reports progress (a long step,
+   * such as a rolling update, can be followed while it runs); it must not throw.
+   */
+  async proceed(d: Decision, onProgress?: (view: RunView) => void): Promise<RunView> {
     if (d.decision === 'cancel') return this.view(d.run.id);
+    if (onProgress) this.progressListeners.set(d.run.id, onProgress);
     try {
       const runbook = this.resolveRunbook(d.run.runbook);
       return await this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
     } finally {
       this.busy--;
+      this.progressListeners.delete(d.run.id);
+      this.progressNow.delete(d.run.id);
     }
   }
 
@@ -510,6 +521,16 @@ export class Engine {
         return res;
       },
       note: (description) => record({ argv: [description], exitCode: 0, durationMs: 0 }),
+      progress: (summary) => {
+        this.progressNow.set(run.id, { idx, summary: redact(summary) });
+        const listener = this.progressListeners.get(run.id);
+        if (!listener) return;
+        try {
+          listener(this.view(run.id));
+        } catch (err) {
+          this.log.warn({ runId: run.id, err }, 'could not report progress');
+        }
+      },
     };
     let outcome: StepOutcome;
     try {
@@ -523,6 +544,7 @@ export class Engine {
         this.log.error({ runId: run.id, step: idx, err }, 'step crashed');
       }
     }
+    this.progressNow.delete(run.id);
     await this.secretsLearned(host);
     const outputId = outcome.output === undefined ? null : this.store.saveOutput(run.id, outcome.outputTitle ?? step.title, redact(outcome.output));
     const summary = redact(outcome.summary);
@@ -599,7 +621,9 @@ export class Engine {
     runbook.steps.forEach((s, i) => {
       const row = steps.find((r) => r.idx === i);
       if (row) {
-        lines.push(`${ICON[row.status] ?? '•'} **${s.title}**${row.summary ? ` — ${row.summary}` : ''}`);
+        const progress = row.status === 'running' ? this.progressNow.get(runId) : undefined;
+        const summary = row.summary ?? (progress?.idx === i ? progress.summary : null);
+        lines.push(`${ICON[row.status] ?? '•'} **${s.title}**${summary ? ` — ${summary}` : ''}`);
         if (row.fields) fields.push(...(JSON.parse(row.fields) as Field[]));
         if (row.output_id) {
           const out = this.store.getOutput(row.output_id);

@@ -29,12 +29,20 @@ export interface StepContext<P> {
   host: Host;
   params: P;
   runId: string;
-  /** Runs a command on the host; recorded (argv, exit code, duration) in the step's audit row. */
-  exec(argv: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Runs a command on the host; recorded (argv, exit code, duration) in the step's audit row.
+   * `input` goes to its stdin (never into the argv, the audit or the log).
+   */
+  exec(argv: readonly string[], options?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
   /** A compose subcommand with the host's flavour and files. */
   compose(args: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Records a Docker API call in the audit as if it were a command. */
   note(description: string): void;
+  /**
+   * How far a long step has got (e.g. "adonisjs ✅ · nextjs ⏳ health gate"): shown, redacted, as
+   * the running step's line in the run's view, which an adapter may show while the step runs.
+   */
+  progress(summary: string): void;
 }
 
 export interface Step<P> {

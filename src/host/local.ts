@@ -13,7 +13,11 @@ export class LocalTransport implements Transport {
     const stdout = new OutputBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
     const stderr = new OutputBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
     return new Promise((resolve) => {
-      const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs, killSignal: 'SIGKILL' });
+      // stdin: the input, or closed at once (EOF), as over SSH.
+      const child = spawn(file, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs, killSignal: 'SIGKILL' });
+      // A command that exits without reading all of it must not crash the bot (EPIPE).
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
       let timedOut = false;
       child.stdout.on('data', (c: Buffer) => stdout.push(c));
       child.stderr.on('data', (c: Buffer) => stderr.push(c));

@@ -71,6 +71,9 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('the staging key is force
     ['docker', 'run', '--rm', '-v', '/tmp:/host-tmp', 'opsbot-staging/busybox:latest', 'touch', `/host-tmp/${pwned.slice(5)}`],
     ['cat', '/etc/shadow'],
     ['docker-compose', '-f', 'docker/compose.prod.yml', 'exec', '-T', 'adonisjs', 'sh', '-c', 'id'],
+    // The release runbooks' shapes, bent: a password in an argv, tee onto another file.
+    ['docker', 'login', '-u', 'deploy', '-p', 'guessed', '127.0.0.1:5000'],
+    ['tee', victim],
   ];
 
   it('refuses argv outside the allow-list on the host, even sent through the bot transport: exit 126, why, nothing changed, logged', async () => {

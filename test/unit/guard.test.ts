@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,13 @@ const ALLOWED: [string[], string | undefined][] = [
   // The health report: certificates and the newest backup, read in the service's container.
   [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'certificates'], P],
   [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups'], P],
+  // deploy, watchtower, rolling-update: retag, the stored login check, the saved compose config.
+  [['docker', 'tag', '127.0.0.1:5000/brainbytes/adonisjs:1.1.0', '127.0.0.1:5000/brainbytes/adonisjs:latest'], P],
+  [['docker', 'tag', `sha256:${'a'.repeat(64)}`, 'ghcr.io/org/app:latest'], P],
+  [['docker', 'tag', `ghcr.io/org/app@sha256:${'b'.repeat(64)}`, 'ghcr.io/org/app'], P],
+  [['docker', 'login', '127.0.0.1:5000'], P],
+  [['docker', 'login', 'ghcr.io'], P],
+  [['tee', 'backup-config-20261129-221500.yml'], P],
   // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
   [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
 ];
@@ -172,6 +179,17 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['cat', '.env', '/etc/shadow'], P],
     [['cat', '.env'], undefined],
     [['df', '--output=source'], P],
+    // Never a password in an argv, never an option where an image goes, never a file outside the dated name.
+    [['docker', 'login', '-u', 'bot', '-p', 'hunter2', 'ghcr.io'], P],
+    [['docker', 'login', '--password-stdin', 'ghcr.io'], P],
+    [['docker', 'login', 'http://ghcr.io'], P],
+    [['docker', 'tag', '--help', 'x'], P],
+    [['docker', 'tag', 'a', 'b', 'c'], P],
+    [['docker', 'tag', 'Bad/Upper', 'x'], P],
+    [['tee', '/home/deploy/.ssh/authorized_keys'], P],
+    [['tee', '-a', 'backup-config-20261129-221500.yml'], P],
+    [['tee', 'backup-config-20261129-221500.yml', '.env'], P],
+    [['tee', '../backup-config-20261129-221500.yml'], P],
     // The report's reads in a container: exactly these, never a shell or another certbot verb.
     [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'renew'], P],
     [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'certificates', '--config-dir', '/tmp'], P],
@@ -211,6 +229,19 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     const res = guard(line, { check: false, env: { OPSBOT_GUARD_LOG: log, SSH_CLIENT: '203.0.113.7 50000 22' } });
     expect(res).toEqual({ code: 0, stdout: 'DB_PASSWORD=hunter2\n', stderr: '' });
     expect(readFileSync(log, 'utf8')).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z from=203\\.0\\.113\\.7 ran: ${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+  });
+
+  it('tee writes the saved compose config only inside a project dir, readable by its owner alone', () => {
+    const project = join(dir, 'tee-project');
+    spawnSync('mkdir', ['-p', project]);
+    const file = 'backup-config-20261129-221500.yml';
+    const res = spawnSync('bash', [GUARD], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: commandLine(['tee', file], project), OPSBOT_GUARD_SYSLOG: '0' }, input: 'services: {}\n', encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    expect(readFileSync(join(project, file), 'utf8')).toBe('services: {}\n');
+    expect(statSync(join(project, file)).mode & 0o777).toBe(0o600);
+    const outside = guard(commandLine(['tee', file]));
+    expect(outside.code).toBe(126);
+    expect(outside.stderr).toMatch(/^opsbot-guard: refused: tee: only inside a project directory/);
   });
 
   it('refuses without running anything, says why on one line, exits 126, and logs the refusal on one line', () => {

@@ -8,10 +8,17 @@ log() { echo "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] $*"; }
 
 www=/tmp/www
 mkdir -p "$www"
-printf '{"status":"ok"}\n' >"$www/health"
-printf '{"name":"brainbytes-api","version":"staging"}\n' >"$www/index.html"
+# APP_VERSION and STAGING_FAULT come from the image (test/staging/parts/registry builds its versions).
+version=${APP_VERSION:-staging}
+printf '{"name":"brainbytes-api","version":"%s"}\n' "$version" >"$www/index.html"
+if [ "${STAGING_FAULT:-}" = startup ]; then
+  # A broken release: it runs, but logs an error and has no /health (404), so it turns unhealthy.
+  log "ERROR (app): migration 2026_11_29_add_sessions failed: column \"tutor_id\" does not exist (version $version)"
+else
+  printf '{"status":"ok","version":"%s"}\n' "$version" >"$www/health"
+fi
 
-log "INFO (app): starting AdonisJS HTTP server (NODE_ENV=production)"
+log "INFO (app): starting AdonisJS HTTP server $version (NODE_ENV=production)"
 log "DEBUG (app): booting with APP_KEY=${APP_KEY:-}"
 log "DEBUG (http): upstream request headers: Authorization: Bearer ${INTERNAL_API_TOKEN:-}"
 log "INFO (db): connected to mongodb at 127.0.0.1:27017/brainbytes"

@@ -6,10 +6,12 @@ log() { echo "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] $*"; }
 
 www=/tmp/www
 mkdir -p "$www"
-printf '<!doctype html><title>BrainBytes</title><h1>BrainBytes AI Tutoring (staging)</h1>\n' \
-  >"$www/index.html"
+printf '<!doctype html><title>BrainBytes</title><h1>BrainBytes AI Tutoring (staging)</h1><p>version %s</p>\n' \
+  "${APP_VERSION:-staging}" >"$www/index.html"
 
-log "  Next.js 14.2.3 (staging)"
+log "  Next.js 14.2.3 (staging) brainbytes-web ${APP_VERSION:-staging}"
+# A broken release (STAGING_FAULT from the image): it keeps running but logs an error at start.
+[ "${STAGING_FAULT:-}" != startup ] || log "Error: Failed to load chunk app/page-${APP_VERSION:-staging}.js (build is incomplete)"
 log "  - Local: http://127.0.0.1:${NEXT_PORT:?NEXT_PORT is not set}"
 
 httpd -f -p "127.0.0.1:$NEXT_PORT" -h "$www" &

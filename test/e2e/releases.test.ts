@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DoubleMessage } from '../discord-double/index.js';
+import { hostDocker, readStaging, serviceContainerIds, waitForServices } from '../staging/staging.js';
+import { useBot } from './suite.js';
+import { buttonId, buttonsOf, textOf } from './util.js';
+
+/**
+ * deploy, watchtower and rolling-update against the staging registry (test/staging/parts/registry):
+ * the host's `latest` of adonisjs and nextjs starts as 1.0.0, the registry's `latest` is 1.1.0, and
+ * 1.2.0-rc.1 is a broken release (error at start, adonisjs unhealthy).
+ */
+const REGISTRY_PART = fileURLToPath(new URL('../staging/parts/registry', import.meta.url));
+const registry = (...args: string[]) => promisify(execFile)('bash', [REGISTRY_PART, ...args], { timeout: 120_000 });
+const REPO = '127.0.0.1:5000/brainbytes';
+const BROKEN = '1.2.0-rc.1';
+
+/** The image id a service's (newest) container runs, as Docker on the host says. */
+async function runningImageId(service: string): Promise<string> {
+  const [id] = await serviceContainerIds(service);
+  return (await hostDocker(['inspect', '--format', '{{.Image}}', id ?? 'none'])).trim();
+}
+const imageIdOf = async (ref: string) => (await hostDocker(['image', 'inspect', '--format', '{{.Id}}', ref])).trim();
+/** The version adonisjs serves on its index page. */
+const servedVersion = async () => ((await (await fetch(`http://127.0.0.1:${readStaging().ports.adonisjs}/`)).json()) as { version: string }).version;
+
+describe('deploy, watchtower and rolling-update pull real tags from the staging registry', () => {
+  const h = useBot();
+  let v100: string;
+  let v110: string;
+
+  beforeEach(async () => {
+    await registry('reset');
+    await waitForServices();
+    v100 ??= await imageIdOf(`${REPO}/adonisjs:1.0.0`);
+    v110 ??= await imageIdOf(`${REPO}/adonisjs:1.1.0`);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+  });
+  afterAll(async () => {
+    await registry('start');
+    await registry('reset');
+  });
+
+  const ask = (subcommand: string, options: Record<string, string | number>, member = 'operator') => h.double.sendCommand({ name: 'runbook', subcommand, options, member, channel: 'alerts' });
+  const gateOf = (subcommand: string, options: Record<string, string | number>) => ask(subcommand, options).waitForReply((m) => buttonsOf(m).length > 0 || /Failed/.test(textOf(m)), { timeoutMs: 60_000 });
+  const click = (m: DoubleMessage, label: string, member = 'operator') => h.double.clickButton({ message: m, customId: buttonId(m, label), member });
+  /** Confirms a gate and waits until the run has ended (succeeded or failed). */
+  const confirm = (gate: DoubleMessage) => click(gate, 'Confirm').waitForUpdate((m) => /run \S+ · /.test(textOf(m)) && buttonsOf(m).every((b) => b.label !== 'Confirm') && !/⏳/.test(textOf(m)), { timeoutMs: 120_000 });
+  const rollBack = async (done: DoubleMessage) => {
+    const rbGate = await click(done, 'Roll back').waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 60_000 });
+    return { rbGate, back: await confirm(rbGate) };
+  };
+  const secretsShown = () => {
+    const all = [...h.double.world.messages.values()].flatMap((m) => m.history.map((x) => textOf(x as DoubleMessage))).join('\n');
+    return Object.values(readStaging().secrets).filter((s) => all.includes(s));
+  };
+
+  it('deploy: a viewer cannot confirm; confirmed, the new digest runs and serves 1.1.0; Roll back returns to the recorded digest', async () => {
+    const gate = await gateOf('deploy', { service: 'adonisjs', version: '1.1.0' });
+    const shown = textOf(gate);
+    expect(shown).toMatch(/✅ \*\*Record the running image\*\* — .*version 1\.0\.0/);
+    expect(shown).toContain(`docker pull ${REPO}/adonisjs:1.1.0`);
+    expect(shown).toContain(`docker tag ${REPO}/adonisjs:1.1.0 ${REPO}/adonisjs:latest`);
+    expect(shown).toContain('docker-compose -f docker/compose.prod.yml up -d --no-deps adonisjs');
+    expect(shown).toContain(v100);
+
+    const refused = await click(gate, 'Confirm', 'viewer').waitForReply();
+    expect(refused.content).toMatch(/Only members with the operator role can confirm this/);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+
+    const done = await confirm(gate);
+    expect(textOf(done)).toMatch(/✅ \*\*Health gate\*\* — healthy · version 1\.1\.0/);
+    expect(await runningImageId('adonisjs')).toBe(v110);
+    expect(await servedVersion()).toBe('1.1.0');
+
+    const { rbGate, back } = await rollBack(done);
+    expect(textOf(rbGate)).toContain(`docker tag ${v100} ${REPO}/adonisjs:latest`);
+    expect(textOf(back)).toMatch(/✅ \*\*Health gate\*\* — healthy · version 1\.0\.0/);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+    expect(await servedVersion()).toBe('1.0.0');
+  });
+
+  it('deploy: a broken release fails its health gate, the run says so and offers Roll back, which restores the recorded digest', async () => {
+    const done = await confirm(await gateOf('deploy', { service: 'adonisjs', version: BROKEN }));
+    const body = textOf(done);
+    expect(body).toMatch(/❌ \*\*Health gate\*\* — failed: .*healthcheck: unhealthy.*HTTP 404.*error line/);
+    expect(body).toMatch(/\*\*Failed:\*\* step 3 \(Health gate\) failed/);
+    expect(buttonsOf(done).map((b) => b.label)).toContain('Roll back');
+    expect(await servedVersion()).toBe(BROKEN);
+
+    const { back } = await rollBack(done);
+    expect(textOf(back)).toMatch(/✅ \*\*Health gate\*\* — healthy · version 1\.0\.0/);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+  });
+
+  it('deploy: a tag the registry does not have ends the run at the pull, leaves the service as it was, offers Roll back', async () => {
+    const done = await confirm(await gateOf('deploy', { service: 'adonisjs', version: '9.9.9' }));
+    expect(textOf(done)).toMatch(/❌ \*\*Pull the version and recreate\*\* — docker pull .*adonisjs:9\.9\.9 failed \(exit code 1\): .*(manifest unknown|not found)/);
+    expect(buttonsOf(done).map((b) => b.label)).toContain('Roll back');
+    expect(await runningImageId('adonisjs')).toBe(v100);
+  });
+
+  it("watchtower: state, the stored login (no token shown), then pull + recreate brings the registry's latest; with the registry down it stops at the login check", async () => {
+    const gate = await gateOf('watchtower', { service: 'adonisjs' });
+    const shown = textOf(gate);
+    expect(shown).toMatch(/✅ \*\*Watchtower state and last logs\*\* — watchtower running since/);
+    expect(shown).toMatch(/✅ \*\*Registry login\*\* — the host's stored login to 127\.0\.0\.1:5000 works/);
+    expect(shown).toContain('docker-compose -f docker/compose.prod.yml pull adonisjs');
+    const done = await confirm(gate);
+    expect(textOf(done)).toMatch(/✅ \*\*Health gate\*\* — healthy · version 1\.1\.0/);
+    expect(await runningImageId('adonisjs')).toBe(v110);
+    expect(secretsShown()).toEqual([]);
+
+    await registry('stop');
+    try {
+      const down = await gateOf('watchtower', { service: 'nextjs' });
+      expect(textOf(down)).toMatch(/❌ \*\*Registry login\*\* — the host cannot log in to 127\.0\.0\.1:5000 .*connection refused/);
+      expect(buttonsOf(down).map((b) => b.label)).not.toContain('Roll back');
+      expect(buttonsOf(down).map((b) => b.label)).not.toContain('Confirm');
+    } finally {
+      await registry('start');
+    }
+  });
+
+  it('rolling-update: saves the config (0600), pulls, updates one service at a time with progress, all healthy', async () => {
+    const guardMark = (await stat(readStaging().guardLog)).size;
+    const gate = await gateOf('rolling-update', {});
+    const shown = textOf(gate);
+    expect(shown).toMatch(/✅ \*\*Services to update\*\* — 2 services, in this order: adonisjs, nextjs/);
+    const file = /tee (backup-config-\d{8}-\d{6}\.yml)/.exec(shown)?.[1];
+    expect(file).toBeDefined();
+    expect(shown).toContain('docker-compose -f docker/compose.prod.yml pull adonisjs nextjs');
+    const done = await confirm(gate);
+    expect(textOf(done)).toMatch(/✅ \*\*Save the config, pull, update one service at a time\*\* — 2 services updated one at a time/);
+    expect(await runningImageId('adonisjs')).toBe(v110);
+    expect(await runningImageId('nextjs')).toBe(await imageIdOf(`${REPO}/nextjs:1.1.0`));
+    expect((await stat(`${readStaging().projectDir}/${file ?? ''}`)).mode & 0o777).toBe(0o600);
+    // The message showed the update while it ran, one service after the other.
+    const history = h.double.world.messages.get(gate.id)?.history.map((m) => textOf(m as DoubleMessage)) ?? [];
+    expect(history.some((t) => /adonisjs ✅ .*· nextjs ⏳/.test(t))).toBe(true);
+    // Every command it sent is a shape deploy/opsbot-guard (the key's forced command) allows.
+    const guardLog = (await readFile(readStaging().guardLog, 'utf8')).slice(guardMark);
+    expect(guardLog).toMatch(/ ran: cd \S+ && exec tee backup-config-/);
+    expect(guardLog).not.toMatch(/ refused /);
+  });
+
+  it('rolling-update: a service failing its health gate is rolled back automatically and the update stops; Roll back returns the rest', async () => {
+    await registry('point', 'nextjs', BROKEN);
+    const v100next = await imageIdOf(`${REPO}/nextjs:1.0.0`);
+    const done = await confirm(await gateOf('rolling-update', {}));
+    const body = textOf(done);
+    expect(body).toMatch(/❌ \*\*Save the config, pull, update one service at a time\*\* — nextjs failed its health gate: .*error line.*rolled back to image/);
+    expect(body).toMatch(/adonisjs: ✅ version 1\.1\.0/);
+    expect(await runningImageId('nextjs')).toBe(v100next);
+    expect(await runningImageId('adonisjs')).toBe(v110);
+
+    const { back } = await rollBack(done);
+    expect(textOf(back)).toMatch(/✅ \*\*Return every service to its recorded image\*\* — 2 services back on their recorded images, healthy/);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+    expect(await runningImageId('nextjs')).toBe(v100next);
+  });
+});
