@@ -15,7 +15,7 @@ if [ "${STAGING_FAULT:-}" = startup ]; then
   # A broken release: it runs, but logs an error and has no /health (404), so it turns unhealthy.
   log "ERROR (app): migration 2026_11_29_add_sessions failed: column \"tutor_id\" does not exist (version $version)"
 else
-  printf '{"status":"ok","version":"%s"}\n' "$version" >"$www/health"
+  printf '{"status":"ok"}\n' >"$www/health"
 fi
 
 log "INFO (app): starting AdonisJS HTTP server $version (NODE_ENV=production)"
