@@ -51,6 +51,15 @@ describe('opsbot CLI', () => {
     expect(none).toMatchObject({ code: 2, stderr: expect.stringMatching(/^Usage: opsbot <command>/) });
   }, 90_000);
 
+  it('start and deploy-commands run the bot and the registration (here: refusing a configuration that cannot be read, exit 2)', async () => {
+    const [start, deploy] = await Promise.all([
+      opsbot(['start', '--config', '/nonexistent/opsbot.yaml'], { DISCORD_TOKEN: 'x'.repeat(60) }),
+      opsbot(['deploy-commands', '--config', '/nonexistent/opsbot.yaml'], { DISCORD_TOKEN: 'x'.repeat(60) }),
+    ]);
+    expect(start).toMatchObject({ code: 2, stderr: expect.stringMatching(/^opsbot: cannot start: \/nonexistent\/opsbot\.yaml is invalid:\n {2}- cannot be read \(ENOENT\)/) });
+    expect(deploy).toMatchObject({ code: 2, stderr: expect.stringMatching(/^deploy-commands: \/nonexistent\/opsbot\.yaml is invalid/) });
+  }, 60_000);
+
   it('console without a configuration and without a compose file here says so (exit 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsbot-cli-'));
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
