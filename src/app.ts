@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { buildCommands } from '../commands/index.js';
 import { runbooks } from '../runbooks/index.js';
+import { startAlertIntake } from './alerts/index.js';
 import type { Config, Env } from './config/schema.js';
 import { startDiscordBot, type DiscordBot } from './discord/bot.js';
 import { ChannelPublisher } from './discord/publisher.js';
@@ -34,6 +35,7 @@ export interface App {
 /** The composition root: config → store → hosts → engine → Discord adapter. */
 export async function startApp(config: Config, env: Env, log: Logger, options: { sweepIntervalMs?: number } = {}): Promise<App> {
   addSecret(env.DISCORD_TOKEN);
+  if (env.OPSBOT_ALERTMANAGER_TOKEN !== undefined) addSecret(env.OPSBOT_ALERTMANAGER_TOKEN);
   // First, so a taken port stops the bot before it logs in anywhere.
   const http = await startHttpServer(config.http.listen, log.child({ component: 'http' }));
   let db;
@@ -77,6 +79,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   }
   gateway.now = () => discord.gateway();
   const publisher = new ChannelPublisher(discord.client, () => discord.access.alertsChannelId, log.child({ component: 'publisher' }));
+  startAlertIntake({ http, engine, publisher, store, config, token: env.OPSBOT_ALERTMANAGER_TOKEN, runbookIds: new Set(runbooks.map((r) => r.id)), log: log.child({ component: 'alerts' }) });
   const reports = new ReportStore(db);
   const reportLog = log.child({ component: 'report' });
   const reporter = new Reporter({ engine, reports, publisher, config: config.report, hosts: [...hosts.keys()], log: reportLog });

@@ -73,11 +73,17 @@ const localHost = hostBase.extend({ transport: z.literal('local').describe('How 
 
 export const hostSchema = z.discriminatedUnion('transport', [sshHost, localHost]);
 
+/** `{{ $labels.x }}` / `{{ $annotations.x }}`: the only placeholders an alert route's params may hold. */
+export const ALERT_PLACEHOLDER = /\{\{\s*\$(labels|annotations)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
 const alertRoute = z.object({
   alertname: z.string().min(1).describe('The Alertmanager alert name this route matches'),
   runbook: z.string().min(1).describe('The runbook offered (as a button) when the alert fires'),
   params: z
-    .record(z.string(), z.string())
+    .record(
+      z.string(),
+      z.string().refine((v) => !/\{\{|\}\}/.test(v.replace(ALERT_PLACEHOLDER, '')), 'may only hold {{ $labels.name }} or {{ $annotations.name }} placeholders (no other template syntax)'),
+    )
     .default({})
     .describe('The runbook\'s parameters; values may use {{ $labels.name }} and {{ $annotations.name }}'),
 });
@@ -180,5 +186,11 @@ export const envSchema = z.object({
     .optional()
     .describe('REST base of a Discord stand-in, e.g. http://127.0.0.1:PORT/api (tests, demos); the gateway URL then comes from its GET /gateway/bot'),
   OPSBOT_CONFIG: z.string().default('./opsbot.yaml').describe('Path of the configuration file'),
+  /** Bearer token Alertmanager sends (`http_config.authorization`); unset: POST /alerts/alertmanager answers 503. */
+  OPSBOT_ALERTMANAGER_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (a random token, e.g. openssl rand -hex 32)')
+    .optional()
+    .describe('Bearer token Alertmanager must send to POST /alerts/alertmanager (unset: that route answers 503)'),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -5,12 +5,14 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-gate-plan.js';
 import * as m003 from './migrations/003-offers.js';
 import * as m004 from './migrations/004-reports.js';
+import * as m005 from './migrations/005-alerts.js';
 
 const migrations: { version: number; up: (db: Database) => void }[] = [
   { version: 1, up: m001.up },
   { version: 2, up: m002.up },
   { version: 3, up: m003.up },
   { version: 4, up: m004.up },
+  { version: 5, up: m005.up },
 ];
 
 /**

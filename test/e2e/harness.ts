@@ -34,6 +34,10 @@ export interface HarnessOptions {
   hostCount?: number;
   /** The `report:` section of the configuration (schedule, time zone, thresholds…). */
   report?: Record<string, unknown>;
+  /** Config `alerts:` (alertname → runbook routes). */
+  alerts?: { alertname: string; runbook: string; params?: Record<string, string> }[];
+  /** OPSBOT_ALERTMANAGER_TOKEN for the bot (unset: the Alertmanager route answers 503). */
+  alertmanagerToken?: string;
 }
 
 /** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
@@ -60,6 +64,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
     ...(opts.report ? { report: opts.report } : {}),
     http: { listen: '127.0.0.1:0' },
+    alerts: opts.alerts ?? [],
     log: { level: 'debug' },
   });
   const logs: string[] = [];
@@ -70,7 +75,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  const env = { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: '' };
+  const env = { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: '', ...(opts.alertmanagerToken === undefined ? {} : { OPSBOT_ALERTMANAGER_TOKEN: opts.alertmanagerToken }) };
   const log = createLogger('debug', sink);
   const start = () => startApp(config, env, log, { sweepIntervalMs: opts.sweepIntervalMs ?? 500 });
   const h: Harness = {
