@@ -108,10 +108,11 @@ describe('the container image (Dockerfile + deploy/compose.yml) on the staging e
       }),
       { mode: 0o644 },
     );
-    // Only what a test needs on top of the recipe: the double's API and a faster health probe.
+    // Only what a test needs on top of the recipe: its own container name, the double's API and a
+    // faster health probe.
     writeFileSync(
       join(dir, 'override.yml'),
-      stringify({ services: { opsbot: { environment: ['DISCORD_API_URL'], healthcheck: { interval: '1s', start_period: '30s' } } } }),
+      stringify({ services: { opsbot: { container_name: PROJECT, environment: ['DISCORD_API_URL'], healthcheck: { interval: '1s', start_period: '30s' } } } }),
     );
     composeEnv = {
       ...dockerEnv,
