@@ -4,8 +4,9 @@ import { hostServices, runbookCommand, subcommandsCommand, type Command, type Co
 import { helpLines, paramSpecs, rolesOf, rolesText, type ParamSpec } from '../src/engine/catalog.js';
 import { UserError, isUserError } from '../src/engine/errors.js';
 import { missingParts } from '../src/engine/parts.js';
-import type { AnyRunbook } from '../src/engine/runbook.js';
+import type { AnyRunbook, Field } from '../src/engine/runbook.js';
 import type { RunView } from '../src/engine/view.js';
+import { fitCommandSize } from './fit.js';
 import { addParamOptions } from './options.js';
 
 /** Discord allows 25 subcommands; `list` and `help` take two. */
@@ -23,25 +24,28 @@ function paramsOf(i: ChatInputCommandInteraction, specs: readonly ParamSpec[]): 
   return out;
 }
 
-/** Per host, the runbooks whose parts it lacks and why; a host that cannot be read says so once. */
-async function unavailableLines(list: readonly AnyRunbook[], hosts: readonly string[], engine: CommandDeps['engine']): Promise<string[]> {
+/** What the list's description can hold (the Discord adapter shows 1200 characters of it). */
+const LIST_CHARS = 1150;
+
+/** Per host, the runbooks whose parts it lacks and why, one field per host; a host that cannot be read says so. */
+async function unavailableFields(list: readonly AnyRunbook[], hosts: readonly string[], engine: CommandDeps['engine']): Promise<Field[]> {
   if (!list.some((rb) => (rb.needs ?? []).length > 0)) return [];
   const perHost = await Promise.all(
-    hosts.map(async (name) => {
+    hosts.map(async (name): Promise<Field | null> => {
       const host = engine.host(name);
       try {
         const out: string[] = [];
         for (const rb of list) {
           const missing = await missingParts(rb, host);
-          if (missing.length > 0) out.push(`\`${rb.id}\` on ${name}: ${missing.join('; ')}`);
+          if (missing.length > 0) out.push(`\`${rb.id}\` — ${missing.join('; ')}`);
         }
-        return out;
+        return out.length === 0 ? null : { name: `Cannot run on ${name}`, value: clip(out.join('\n'), 1024) };
       } catch (err) {
-        return [`${name}: its services could not be read (${isUserError(err) ? err.message : 'host error'}), so which runbooks it can run is unknown`];
+        return { name: `Cannot tell for ${name}`, value: `its services could not be read (${isUserError(err) ? err.message : 'host error'})` };
       }
     }),
   );
-  return perHost.flat();
+  return perHost.filter((f): f is Field => f !== null);
 }
 
 const info = (title: string, description: string, footer: string): RunView => ({ runId: '-', title, status: 'succeeded', description, fields: [], blocks: [], actions: [], footer });
@@ -74,15 +78,18 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
     });
   }
   const data = b.toJSON();
+  fitCommandSize(data);
 
   const subs = new Map<string, Omit<Command, 'data'>>();
   subs.set('list', {
     role: 'viewer',
     run: async (_i, _actor, { engine }) => {
-      const lines = list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, 110)} · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`);
-      const unavailable = await unavailableLines(list, hosts, engine);
-      if (unavailable.length > 0) lines.push('', '**Cannot run on**', ...unavailable);
-      return info(`Runbooks (${list.length})`, clip(lines.join('\n'), 4000), '/runbook help runbook:<id> explains one · /runbook <id> runs it');
+      const who = (rb: AnyRunbook) => ` · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`;
+      // Every runbook must show: the summaries share what the message's description can hold.
+      const room = Math.max(30, Math.floor(LIST_CHARS / list.length) - 1);
+      const lines = list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, Math.max(20, room - rb.id.length - 5 - who(rb).length))}${who(rb)}`);
+      const unavailable = await unavailableFields(list, hosts, engine);
+      return { ...info(`Runbooks (${list.length})`, lines.join('\n'), '/runbook help runbook:<id> explains one · /runbook <id> runs it'), fields: unavailable };
     },
   });
   subs.set('help', {

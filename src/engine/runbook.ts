@@ -31,9 +31,10 @@ export interface StepContext<P> {
   runId: string;
   /**
    * Runs a command on the host; recorded (argv, exit code, duration) in the step's audit row.
-   * `input` goes to its stdin (never into the argv, the audit or the log).
+   * `input` goes to its stdin (never into the argv, the audit or the log). It runs in the project
+   * directory; `cwd: null` runs it in the user's home instead (ssh-audit's own authorized_keys).
    */
-  exec(argv: readonly string[], options?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  exec(argv: readonly string[], options?: { timeoutMs?: number; input?: string; cwd?: null }): Promise<ExecResult>;
   /** A compose subcommand with the host's flavour and files. */
   compose(args: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Records a Docker API call in the audit as if it were a command. */

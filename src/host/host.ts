@@ -95,11 +95,12 @@ export class Host {
     return this.config.commandTimeoutSeconds * 1000;
   }
 
-  async exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string; mutating?: boolean; input?: string } = {}): Promise<ExecResult> {
+  /** `cwd` defaults to the project directory; null runs the command where the login starts (the user's home). */
+  async exec(argv: readonly string[], options: { timeoutMs?: number; cwd?: string | null; mutating?: boolean; input?: string } = {}): Promise<ExecResult> {
     const labels = { host: this.name, command: commandLabel(argv) };
     let res: ExecResult;
     try {
-      res = await this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, cwd: options.cwd ?? this.config.projectDir, ...(options.mutating ? { mutating: true } : {}), ...(options.input === undefined ? {} : { input: options.input }) });
+      res = await this.transport.exec(argv, { timeoutMs: options.timeoutMs ?? this.timeoutMs, ...(options.cwd === null ? {} : { cwd: options.cwd ?? this.config.projectDir }), ...(options.mutating ? { mutating: true } : {}), ...(options.input === undefined ? {} : { input: options.input }) });
     } catch (err) {
       hostCommands.inc({ ...labels, outcome: err instanceof UserError ? err.code : 'error' });
       throw err;

@@ -32,6 +32,8 @@ export interface HarnessOptions {
    * separate SSH connections, caches and locks per host, on the one staging machine there is.
    */
   hostCount?: number;
+  /** Extra settings of the n-th configured host (0 is `staging`), e.g. its `parts` or `prometheusUrl`. */
+  hostConfig?: (n: number) => Record<string, unknown>;
   /** The `report:` section of the configuration (schedule, time zone, thresholds…). */
   report?: Record<string, unknown>;
   /** Config `alerts:` (alertname → runbook routes). */
@@ -59,6 +61,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         composeFiles: staging.composeFiles,
         commandTimeoutSeconds: 60,
         healthChecks: { adonisjs: { url: `http://127.0.0.1:${staging.ports.adonisjs}/health` } },
+        ...opts.hostConfig?.(n),
       })),
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },

@@ -70,6 +70,20 @@ const ALLOWED: [string[], string | undefined][] = [
   [['docker', 'login', '127.0.0.1:5000'], P],
   [['docker', 'login', 'ghcr.io'], P],
   [['tee', 'backup-config-20261129-221500.yml'], P],
+  // config-drift, alert-investigation: read-only API paths of Traefik and Prometheus, mongosh's one script.
+  [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:8080/api/http/middlewares'], P],
+  [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/rules'], P],
+  [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/query?query=up%7Bjob%3D%22adonisjs%22%7D'], P],
+  [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:8080/metrics'], P],
+  [['docker-compose', ...F, 'exec', '-T', 'mongo', 'mongosh', '--quiet', '--eval', 'EJSON.stringify(db.currentOp())'], P],
+  // ssh-audit in the deploy user's home: its keys, sudoers, docker group, firewall, sockets; revoke and its rollback.
+  [['cat', '.ssh/authorized_keys'], undefined],
+  [['cat', '/proc/net/tcp', '/proc/net/tcp6'], undefined],
+  [['grep', '-rsH', 'NOPASSWD', '/etc/sudoers', '/etc/sudoers.d'], undefined],
+  [['getent', 'group', 'docker'], undefined],
+  [['ufw', 'status'], undefined],
+  [['sed', '-i', `\\#AAAAC3NzaC1lZDI1NTE5AAAAI${'x'.repeat(40)}+/#d`, '.ssh/authorized_keys'], undefined],
+  [['tee', '-a', '.ssh/authorized_keys'], undefined],
   // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
   [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
 ];
@@ -179,6 +193,20 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['cat', '.env', '/etc/shadow'], P],
     [['cat', '.env'], undefined],
     [['df', '--output=source'], P],
+    // Only those API paths and that one mongosh script; sed only deletes the line of one key blob.
+    [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/query?query=up{job="x"}'], P],
+    [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9090/api/v1/admin/tsdb/delete_series'], P],
+    [['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:8080/api/http/routers?x=1'], P],
+    [['docker-compose', ...F, 'exec', '-T', 'mongo', 'mongosh', '--quiet', '--eval', 'db.dropDatabase()'], P],
+    [['docker-compose', ...F, 'exec', '-T', 'mongo', 'mongosh', '--eval', 'EJSON.stringify(db.currentOp())'], P],
+    [['sed', '-i', '1d', '.ssh/authorized_keys'], undefined],
+    [['sed', '-i', `\\#AAAAC3NzaC1lZDI1NTE5AAAAI${'x'.repeat(40)}#e`, '.ssh/authorized_keys'], undefined],
+    [['sed', '-i', `\\#AAAAC3NzaC1lZDI1NTE5AAAAI${'x'.repeat(40)}#d`, '.bashrc'], undefined],
+    [['sed', '-i', `\\#AAAAC3NzaC1lZDI1NTE5AAAAI${'x'.repeat(40)}#d`, '.ssh/authorized_keys'], P],
+    [['cat', '.ssh/authorized_keys'], P],
+    [['tee', '.ssh/authorized_keys'], undefined],
+    [['tee', '-a', '.ssh/authorized_keys'], P],
+    [['getent', 'shadow'], undefined],
     // Never a password in an argv, never an option where an image goes, never a file outside the dated name.
     [['docker', 'login', '-u', 'bot', '-p', 'hunter2', 'ghcr.io'], P],
     [['docker', 'login', '--password-stdin', 'ghcr.io'], P],
@@ -203,7 +231,7 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     const res = guard(line);
     expect(res.code).toBe(126);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toMatch(/^opsbot-guard: refused: (not an allowed command|cat: only inside a project directory)[^\n]*\n$/);
+    expect(res.stderr).toMatch(/^opsbot-guard: refused: (not an allowed command|cat: only inside a project directory|(cat|sed|tee): runs in the home directory only)[^\n]*\n$/);
   });
 
   it('cd: only absolute paths without .., and only the listed project dirs when OPSBOT_GUARD_PROJECT_DIRS is set', () => {
