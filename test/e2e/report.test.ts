@@ -3,11 +3,11 @@ import { readdirSync, lstatSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runbooks } from '../../runbooks/index.js';
 import type { DoubleMessage } from '../discord-double/index.js';
-import { commandsLogMark, commandsLogSince, hostCompose, killStagingSshSessions, restoreStaging, stopStagingDaemon, waitForServices } from '../staging/staging.js';
-import { useBot } from './suite.js';
+import { commandsLogMark, commandsLogSince, hostCompose, killStagingSshSessions, readStaging, resetStaging, restoreStaging, stopStagingDaemon, waitForServices } from '../staging/staging.js';
+import { startHarness, type Harness } from './harness.js';
 import { ask, buttonId, buttonsOf, mutatingCommands, textOf } from './util.js';
 
 const execFileAsync = promisify(execFile);
@@ -27,7 +27,6 @@ const reportsIn = (h: { double: { channelMessages(c: 'alerts'): DoubleMessage[] 
 const description = (m: DoubleMessage): string => m.embeds?.[0]?.description ?? '';
 const field = (m: DoubleMessage, name: string): string => m.embeds?.[0]?.fields?.find((f) => f.name === name)?.value ?? '';
 
-const schedule = dailyAt(8);
 
 /**
  * The daily health report against the staging host: the schedule posts it to #alerts, its
@@ -36,17 +35,26 @@ const schedule = dailyAt(8);
  * unreachable host is a red section, and a report missed while the bot was down comes once, late.
  */
 describe('daily health report', () => {
-  const h = useBot({ report: { schedule: schedule.cron, timeZone: 'UTC' } });
-
-  beforeAll(() => {
+  let bot: Harness | undefined;
+  // Set once the staging host is reset, so the fire time is still ahead when the bot starts.
+  let schedule = { cron: '', at: 0 };
+  beforeAll(async () => {
+    await resetStaging();
     // The newest backup is 3 days old (the seed's files are written just now).
-    const dir = join(h.staging.projectDir, 'backups');
+    const dir = join(readStaging().projectDir, 'backups');
     const old = new Date(Date.now() - BACKUP_AGE_MS);
     for (const name of readdirSync(dir)) if (lstatSync(join(dir, name)).isFile()) utimesSync(join(dir, name), old, old);
+    schedule = dailyAt(6);
+    bot = await startHarness({ report: { schedule: schedule.cron, timeZone: 'UTC' } });
   });
   afterAll(async () => {
+    await bot?.stop();
     await restoreStaging();
   });
+  afterEach(() => {
+    expect(bot?.double.violations).toEqual([]);
+  });
+  const h = new Proxy({} as Harness, { get: (_t, key) => Reflect.get(bot!, key) as unknown });
 
   it('the schedule posts a report to #alerts that matches the host: services, disk, certificates, old backup, health URL; it is in /audit', async () => {
     const post = await h.double.waitForChannelMessage('alerts', (m) => (m.embeds?.[0]?.title ?? '').includes('Health report · staging'), { timeoutMs: 40_000 });
