@@ -11,6 +11,7 @@
  * 4. /logs of 20,000 lines: time to the first page, peak RSS (in-process and as a child process)
  * 5. idle RSS after startup (in-process and as a child process)
  * 6. redaction of 10 MB of hostile text (bench/redact.ts, also runnable alone)
+ * 8. Alertmanager webhook → message posted or edited, 20 alerts/s for 30 s, into the bot child (bench/alerts.ts)
  *
  * Progress goes to stderr, the table and the notes to stdout.
  */
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ALERT_SECONDS, ALERTS_PER_SECOND, benchAlerts } from './alerts.js';
 import type { Harness } from '../test/e2e/harness.js';
 import { buttonsOf, textOf } from '../test/e2e/util.js';
 import type { DiscordDouble, DoubleMessage, InteractionHandle, Violation } from '../test/discord-double/index.js';
@@ -52,6 +54,7 @@ const LOGS_RUNS = 3;
 const RSS_SAMPLE_MS = 10;
 const BENCH_LABEL = 'opsbot.bench=1';
 const BUSYBOX = 'opsbot-staging/busybox:latest';
+const ALERT_TOKEN = 'bench-alertmanager-token-0123456789';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -608,7 +611,7 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   };
   const configPath = join(dir, 'opsbot.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: configPath };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: configPath, OPSBOT_ALERTMANAGER_TOKEN: ALERT_TOKEN };
   delete childEnv.NODE_OPTIONS;
 
   const spawnedAt = performance.now();
@@ -627,11 +630,13 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
       await exited;
     }
   });
+  let httpListen: string | undefined;
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-4000)));
   const started = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      httpListen ??= /"msg":"http server listening"/.test(line) ? /"listen":"([^"]+)"/.exec(line)?.[1] : undefined;
       if (line.includes('"msg":"opsbot started"')) resolve();
     });
     void exited.then((code) => reject(new Error(`the bot child exited (${code}) before it started: ${stderr.trim().slice(-800)}`)));
@@ -670,6 +675,15 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
     say(`  child /logs run ${i + 1}: first page ${ms(r.ms)}, ${r.lines} lines, peak ${mib(Math.max(r.sampledPeak, r.hwm))}`);
   }
   logsRows('bot child process', runs, true);
+  say(`8. alert webhooks: ${ALERTS_PER_SECOND}/s for ${ALERT_SECONDS} s into the bot child`);
+  try {
+    if (httpListen === undefined) throw new Error('the bot child logged no "http server listening" line');
+    const alerts = await benchAlerts(double, `http://${httpListen}`, ALERT_TOKEN);
+    for (const r of alerts.rows) row(r.metric, r.measured, r.target, r.ok);
+    notes.push(alerts.note);
+  } catch (err) {
+    failed('8. alert webhook → message posted', 'p99 < 500 ms', err);
+  }
   notes.push(
     `4b. /logs (child): the same command against the bot child; its RSS read from /proc/<pid>/status (VmRSS) every ${RSS_SAMPLE_MS} ms by the bench ` +
       `process, and its kernel peak mark (VmHWM) reset through /proc/<pid>/clear_refs before each run and read after it; the table shows the larger of the two, max over ` +
