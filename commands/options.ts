@@ -46,7 +46,7 @@ export function addParamOptions(builder: SlashCommandSubcommandBuilder, specs: r
         builder.addStringOption((o) => {
           o.setName(p.name).setDescription(description).setRequired(p.required);
           if (p.choices) o.addChoices(...p.choices.slice(0, 25).map((c) => ({ name: clip(c), value: c })));
-          else if (p.service) o.setAutocomplete(true);
+          else if (p.service || p.suggested) o.setAutocomplete(true);
           if (p.minLength !== undefined) o.setMinLength(Math.max(0, p.minLength));
           if (p.maxLength !== undefined) o.setMaxLength(Math.min(6000, p.maxLength));
           return o;

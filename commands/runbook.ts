@@ -4,7 +4,7 @@ import { hostServices, runbookCommand, subcommandsCommand, type Command, type Co
 import { helpLines, paramSpecs, rolesOf, rolesText, type ParamSpec } from '../src/engine/catalog.js';
 import { UserError, isUserError } from '../src/engine/errors.js';
 import { missingParts } from '../src/engine/parts.js';
-import type { AnyRunbook, Field } from '../src/engine/runbook.js';
+import { completerOf, type AnyRunbook, type Field } from '../src/engine/runbook.js';
 import type { RunView } from '../src/engine/view.js';
 import { fitCommandSize } from './fit.js';
 import { addParamOptions } from './options.js';
@@ -109,7 +109,13 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
       runbook: rb.id,
       role: rolesOf(rb, fourEyes).start,
       params: (i) => paramsOf(i, mine),
-      complete: async (i, option, deps) => (option === 'host' ? [...hosts] : services.has(option) ? hostServices(i, deps) : []),
+      complete: async (i, option, deps) => {
+        if (option === 'host') return [...hosts];
+        if (services.has(option)) return hostServices(i, deps);
+        const fromHost = completerOf(rb, option);
+        if (!fromHost) return [];
+        return (await fromHost(deps.engine.host(i.options.getString('host') ?? undefined))).map((s) => ({ name: s.label, value: s.value }));
+      },
     });
     subs.set(rb.id, cmd);
   }

@@ -3,6 +3,7 @@
 // test/unit/runbook-index.test.ts fails when it is stale.
 import type { AnyRunbook } from '../src/engine/runbook.js';
 import { alertInvestigation } from './alert-investigation.js';
+import { bootstrap } from './bootstrap.js';
 import { configDrift } from './config-drift.js';
 import { deploy } from './deploy.js';
 import { health } from './health.js';
@@ -11,9 +12,11 @@ import { logs } from './logs.js';
 import { ps } from './ps.js';
 import { report } from './report.js';
 import { restart } from './restart.js';
+import { restoreBackup } from './restore.js';
 import { rollingUpdate } from './rolling-update.js';
 import { sshAudit } from './ssh-audit.js';
 import { sshRevoke } from './ssh-revoke.js';
+import { sslRenew } from './ssl-renew.js';
 import { stats } from './stats.js';
 import { testFailure } from './test-failure.js';
 import { top } from './top.js';
@@ -22,6 +25,7 @@ import { watchtower } from './watchtower.js';
 /** Every runbook the bot knows, in order of id; commands and docs are generated from this list. */
 export const runbooks: AnyRunbook[] = [
   alertInvestigation,
+  bootstrap,
   configDrift,
   deploy,
   health,
@@ -30,9 +34,11 @@ export const runbooks: AnyRunbook[] = [
   ps,
   report,
   restart,
+  restoreBackup,
   rollingUpdate,
   sshAudit,
   sshRevoke,
+  sslRenew,
   stats,
   testFailure,
   top,

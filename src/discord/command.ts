@@ -9,6 +9,12 @@ export interface CommandDeps {
   store: Store;
 }
 
+/** An autocomplete suggestion whose label differs from its value (e.g. a backup with its age and size). */
+export interface Choice {
+  name: string;
+  value: string;
+}
+
 /** One slash command: its definition, the least role that may use it, and its handler. */
 export interface Command {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
@@ -22,7 +28,7 @@ export interface Command {
    * Candidates for an autocompleted option (the router filters them by what was typed, bounds
    * the wait to 2 s and answers none on failure). Default: host services for a `service` option.
    */
-  complete?(interaction: AutocompleteInteraction, option: string, deps: CommandDeps): Promise<string[]>;
+  complete?(interaction: AutocompleteInteraction, option: string, deps: CommandDeps): Promise<(string | Choice)[]>;
   /** Whether this interaction runs something on a host (the router then warms the host's lookups up). */
   usesHost?(interaction: ChatInputCommandInteraction): boolean;
   /** The runbook this command is an alias of (docs/commands.md says so). */

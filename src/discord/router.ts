@@ -7,7 +7,7 @@ import { isUserError } from '../engine/errors.js';
 import { ackLatency, interactions } from '../metrics.js';
 import type { Role, RunView } from '../engine/view.js';
 import { actorOf, type Access } from './access.js';
-import { hostServices, type Command, type CommandDeps } from './command.js';
+import { hostServices, type Choice, type Command, type CommandDeps } from './command.js';
 import { firstRefusal, hasRole, inAlertsChannel } from './guards.js';
 import { deliver, deliverWithFallback, isTransient } from './deliver.js';
 import { PageCache } from './pages.js';
@@ -175,19 +175,19 @@ export class Router {
   private async autocomplete(i: AutocompleteInteraction): Promise<void> {
     const focused = i.options.getFocused(true);
     const cmd = this.commands.get(i.commandName);
-    let choices: string[] = [];
+    let choices: Choice[] = [];
     if (cmd && this.refuse(i, 'viewer') === null) {
       try {
         const candidates = cmd.complete ? cmd.complete(i, focused.name, this.deps) : focused.name === 'service' ? hostServices(i, this.deps) : Promise.resolve([]);
         // Discord drops an autocomplete answered after 3 s: a slow host gets no suggestions, not an error.
         const all = await Promise.race([candidates, sleep(2000).then(() => Promise.reject(new Error(`no suggestions for ${focused.name} within 2 s`)))]);
         const q = String(focused.value).toLowerCase();
-        choices = all.filter((s) => s.toLowerCase().includes(q));
+        choices = all.map((s) => (typeof s === 'string' ? { name: s, value: s } : s)).filter((c) => c.name.toLowerCase().includes(q) || c.value.toLowerCase().includes(q));
       } catch (err) {
         this.deps.log.warn({ err, option: focused.name }, 'autocomplete could not read suggestions');
       }
     }
-    await this.ack(i, 'autocomplete', () => i.respond(choices.slice(0, 25).map((s) => ({ name: s.slice(0, 100), value: s.slice(0, 100) }))));
+    await this.ack(i, 'autocomplete', () => i.respond(choices.slice(0, 25).map((c) => ({ name: c.name.slice(0, 100), value: c.value.slice(0, 100) }))));
   }
 
   private async button(i: ButtonInteraction): Promise<void> {

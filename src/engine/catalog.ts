@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnyRunbook } from './runbook.js';
+import { completerOf, type AnyRunbook } from './runbook.js';
 import type { Role } from './view.js';
 
 /**
@@ -21,6 +21,8 @@ export interface ParamSpec {
   choices?: string[];
   /** A compose service of the host: suggested from it, and checked against it before a run. */
   service: boolean;
+  /** Suggested from the host by the runbook's `complete` hook (backups, certificate names…). */
+  suggested: boolean;
 }
 
 const property = z.looseObject({
@@ -59,6 +61,7 @@ export function paramSpecs(rb: AnyRunbook): ParamSpec[] {
       ...(p.maxLength === undefined ? {} : { maxLength: p.maxLength }),
       ...(choices && choices.length > 0 ? { choices } : {}),
       service: services.has(name),
+      suggested: completerOf(rb, name) !== undefined,
     });
   }
   return specs.sort((a, b) => Number(b.required) - Number(a.required));

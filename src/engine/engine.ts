@@ -655,7 +655,7 @@ export class Engine {
     }
     // Nothing to roll back when no step that changes the host ran (e.g. it failed at its gate).
     if ((run.status === 'failed' || (run.status === 'succeeded' && runbook.rollbackAfterSuccess === true)) && runbook.rollback && runbook.rollback.length > 0 && steps.some((st) => st.mutates === 1)) {
-      actions.push({ id: `rollback:${runId}`, label: 'Roll back', style: 'danger' });
+      actions.push({ id: `rollback:${runId}`, label: runbook.rollbackLabel ?? 'Roll back', style: 'danger' });
     }
     if ((run.status === 'succeeded' || run.status === 'failed') && runbook.followUps) actions.push(...runbook.followUps(params, run.host));
     const approvals = this.store.approvalsOf(runId).filter((a) => a.accepted === 1);

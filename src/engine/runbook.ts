@@ -65,6 +65,15 @@ export interface RunbookDocs {
   escalation: string[];
 }
 
+/** A value suggested for a param, read from the host: what it fills in and what a person reads (e.g. age and size). */
+export interface Suggestion {
+  value: string;
+  label: string;
+}
+
+/** Reads a param's suggestions from the host. */
+export type Completer = (host: Host) => Promise<Suggestion[]>;
+
 /** A runbook: declared data plus typed step functions (the slash command is only an alias). */
 export interface Runbook<S extends z.ZodType = z.ZodType> {
   id: string;
@@ -79,6 +88,11 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
   needs?: Part[];
   /** Names of params that must be services declared in the host's compose configuration. */
   serviceParams?: (keyof z.infer<S> & string)[];
+  /**
+   * Params whose values live on the host (backups, certificate names…): suggestions read from it,
+   * best first, offered as the person types (autocomplete); the step still checks what it gets.
+   */
+  complete?: Partial<Record<keyof z.infer<S> & string, Completer>>;
   /** Concurrency key: two active runs with the same key on a host are refused. */
   target?: (params: z.infer<S>) => string;
   /** A second person (with the approver role) must confirm, never the requester. */
@@ -90,6 +104,8 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
    * mitigation such as scaling up), so taking it back later is part of the procedure.
    */
   rollbackAfterSuccess?: boolean;
+  /** The rollback button's label when "Roll back" says less than the procedure does (e.g. "Restore the previous backup"). */
+  rollbackLabel?: string;
   /** Params the bot fills in itself (values recorded for a rollback): never offered as options. */
   internalParams?: string[];
   /** Buttons offered once the run has ended, e.g. "Logs" after a restart. */
@@ -101,3 +117,6 @@ export function defineRunbook<S extends z.ZodType>(runbook: Runbook<S>): Runbook
 }
 
 export type AnyRunbook = Runbook<z.ZodType>;
+
+/** The runbook's completer for a param, if it has one (the param names are only typed per runbook). */
+export const completerOf = (rb: AnyRunbook, param: string): Completer | undefined => (rb.complete as Partial<Record<string, Completer>> | undefined)?.[param];

@@ -5,7 +5,9 @@
 #
 #   seed.sh env PROJECT_DIR           (re)write .env when its content differs; ports come from
 #                                     STAGING_APP_PORT / STAGING_NEXT_PORT / STAGING_PROXY_PORT
-#   seed.sh letsencrypt PROJECT_DIR   certificates expiring in 10 and 80 days from today
+#   seed.sh letsencrypt PROJECT_DIR   certbot lineages expiring in 10 and 80 days from now
+#                                     (letsencrypt-if-stale: only when missing or for another
+#                                     pebble account)
 #   seed.sh backups PROJECT_DIR       dumps from 1, 2 and 3 days ago + latest.dump
 #   seed.sh secrets-json | certs-json  what was planted, as JSON, for env.json
 #
@@ -57,8 +59,17 @@ ENV
     chown -h --reference="$project" "$project/.env" "$project/docker/.env"
     chmod 640 "$project/.env"
     ;;
-  letsencrypt)
-    LETSENCRYPT_DIR=$project/letsencrypt sh "$project/reverse-proxy/certbot" staging-seed "${CERTS[@]}"
+  letsencrypt | letsencrypt-if-stale)
+    # Real certbot lineages renewable from pebble (parts/pebble start must have run: it holds the
+    # account pebble knows). -if-stale: only when the folder has no lineage or another account.
+    pebble=${STAGING_DIR:-$(dirname "$project")}/pebble
+    port=${STAGING_PEBBLE_PORT:-14000}
+    if [[ $what == letsencrypt-if-stale && -f $project/letsencrypt/acme-ca.pem ]] &&
+      cmp -s <(ls "$pebble/certbot/accounts/127.0.0.1:$port/dir" 2>/dev/null) \
+        <(ls "$project/letsencrypt/accounts/127.0.0.1:$port/dir" 2>/dev/null); then
+      exit 0
+    fi
+    python3 "$(dirname "${BASH_SOURCE[0]}")/parts/seed-certs.py" "$project/letsencrypt" "$pebble" "$port" "${CERTS[@]}"
     chown -R --reference="$project" "$project/letsencrypt"
     ;;
   backups)

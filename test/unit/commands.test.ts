@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { buildCommands } from '../../commands/index.js';
 import { runbooks } from '../../runbooks/index.js';
 import { helpLines, rolesOf } from '../../src/engine/catalog.js';
+import { completerOf } from '../../src/engine/runbook.js';
 import { FormErrors } from '../discord-double/errors.js';
 import { validateCommandList } from '../discord-double/limits.js';
 
@@ -79,7 +80,7 @@ describe('/runbook, generated from the runbook definitions', () => {
         for (const c of o.choices) expect(withValue(c.value)).toBe(true);
         expect(withValue('not-a-choice')).toBe(false);
       }
-      expect(o.autocomplete === true, `${key} autocompleted iff a service param`).toBe(o.choices === undefined && (rb.serviceParams ?? ([] as string[])).includes(key));
+      expect(o.autocomplete === true, `${key} autocompleted iff a service param or suggested by the runbook`).toBe(o.choices === undefined && ((rb.serviceParams ?? ([] as string[])).includes(key) || completerOf(rb, key) !== undefined));
     }
   });
 

@@ -63,6 +63,10 @@ const ALLOWED: [string[], string | undefined][] = [
   // The health report: certificates and the newest backup, read in the service's container.
   [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'certbot', 'certificates'], P],
   [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups'], P],
+  // ssl-renew's rollback (a live file back to an archived generation), bootstrap's image prune.
+  [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'ln', '-sfn', '../../archive/brainbytes.example.com/privkey1.pem', '/etc/letsencrypt/live/brainbytes.example.com/privkey.pem'], P],
+  [['docker', 'image', 'prune', '-f'], P],
+  [['docker', 'image', 'prune', '-a', '-f'], P],
   // deploy, watchtower, rolling-update: retag, the stored login check, the saved compose config.
   [['docker', 'tag', '127.0.0.1:5000/brainbytes/adonisjs:1.1.0', '127.0.0.1:5000/brainbytes/adonisjs:latest'], P],
   [['docker', 'tag', `sha256:${'a'.repeat(64)}`, 'ghcr.io/org/app:latest'], P],
@@ -162,6 +166,12 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['docker', 'exec', 'watchtower', 'sh'], P],
     [['docker', '-H', 'tcp://10.0.0.1:2375', 'ps'], P],
     [['docker', 'system', 'prune', '-af'], P],
+    // bootstrap prunes images only, never volumes; ssl-renew relinks certbot's own files only.
+    [['docker', 'image', 'prune', '-a', '-f', '--filter', 'until=1h'], P],
+    [['docker', 'volume', 'prune', '-f'], P],
+    [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'ln', '-sfn', '/etc/shadow', '/etc/letsencrypt/live/x/cert.pem'], P],
+    [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'ln', '-sfn', '../../archive/../cert1.pem', '/etc/letsencrypt/live/x/cert.pem'], P],
+    [['docker', 'exec', 'brainbytes_reverse-proxy_1', 'ln', '-sfn', '../../archive/x/cert1.pem', '/etc/passwd'], P],
     [['docker', 'system', 'dial-stdio', 'x'], P],
     [['docker', 'image', 'rm', 'busybox'], P],
     [['docker', 'image', 'save', '-o', '/home/deploy/.ssh/authorized_keys', 'busybox'], P],

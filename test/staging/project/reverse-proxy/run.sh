@@ -1,7 +1,7 @@
 #!/bin/sh
 # Stand-in for Traefik: an API/metrics endpoint on 127.0.0.1:$PROXY_PORT, a SIGHUP that reloads
-# (the runbook's "Reload Traefik" step sends one after renewing certificates), and `certbot` in
-# PATH working on /letsencrypt.
+# (the runbook's "Reload Traefik" step sends one after renewing certificates), and the host's real
+# certbot in PATH working on /etc/letsencrypt (= /letsencrypt).
 set -u
 
 log() { echo "time=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" level=info msg=\"$*\""; }
@@ -28,7 +28,8 @@ traefik_entrypoint_requests_total{code="200",entrypoint="websecure",method="GET"
 traefik_entrypoint_requests_total{code="502",entrypoint="websecure",method="GET",protocol="http"} 3
 PROM
 
-httpd -f -p "127.0.0.1:${PROXY_PORT:?PROXY_PORT is not set}" -h "$www" &
+# busybox's own: the host's /usr is mounted over the image's /usr (for certbot).
+busybox httpd -f -p "127.0.0.1:${PROXY_PORT:?PROXY_PORT is not set}" -h "$www" &
 httpd_pid=$!
 
 trap 'log "received SIGHUP, reloading configuration"; log "Configuration reloaded"' HUP
