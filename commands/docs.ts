@@ -16,6 +16,8 @@ const TYPE: Partial<Record<ApplicationCommandOptionType, string>> = {
 };
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
+/** A description as a sentence (Discord's have no final stop). */
+const sentence = (text: string) => (/[.!?…)]$/.test(text) ? text : `${text}.`);
 
 function optionRow(o: APIApplicationCommandOption): string {
   const notes: string[] = [];
@@ -61,7 +63,7 @@ export function commandsMarkdown(commands: readonly Command[], runbooks: readonl
   for (const c of commands) {
     const options = c.data.options ?? [];
     const subs = options.filter((o) => o.type === ApplicationCommandOptionType.Subcommand);
-    out.push('', `## /${c.data.name}`, '', `${c.data.description}.`, '');
+    out.push('', `## /${c.data.name}`, '', sentence(c.data.description), '');
     if (subs.length === 0) {
       const runs = runsText(c.runbook === undefined ? undefined : byId.get(c.runbook), c.runbook);
       out.push(`**Who:** ${c.role}${runs ? ` · **Runs:** ${runs}` : ''}`, '', ...optionsTable(options));
@@ -70,12 +72,13 @@ export function commandsMarkdown(commands: readonly Command[], runbooks: readonl
     out.push('| subcommand | who | what it does |', '| --- | --- | --- |');
     for (const s of subs) {
       const rb = byId.get(s.name);
-      out.push(`| \`/${c.data.name} ${s.name}\` | ${rb ? cell(rolesText(rb)) : 'viewer'} | ${cell(s.description)} |`);
+      // The runbook's own summary: Discord's copy is clipped to 100 characters.
+      out.push(`| \`/${c.data.name} ${s.name}\` | ${rb ? cell(rolesText(rb)) : 'viewer'} | ${cell(rb?.summary ?? s.description)} |`);
     }
     for (const s of subs) {
       const rb = byId.get(s.name);
       const who = rb ? rolesOf(rb).start : 'viewer';
-      out.push('', `### /${c.data.name} ${s.name}`, '', `${s.description}.`, '', `**Who:** ${who}${rb ? ` · **Runs:** ${runsText(rb, rb.id)}` : ''}`, '');
+      out.push('', `### /${c.data.name} ${s.name}`, '', sentence(rb?.summary ?? s.description), '', `**Who:** ${who}${rb ? ` · **Runs:** ${runsText(rb, rb.id)}` : ''}`, '');
       out.push(...optionsTable('options' in s && s.options ? (s.options as APIApplicationCommandOption[]) : []));
     }
   }
