@@ -77,7 +77,12 @@ describe('the container image (Dockerfile + deploy/compose.yml) on the staging e
     const t0 = Date.now();
     await sh('bash', ['test/image/make-base', BASE], dockerEnv, 600_000);
     const t1 = Date.now();
-    await sh(DOCKER, ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '-t', IMAGE, '.'], dockerEnv, 1_200_000);
+    const previous = (await docker('image', 'ls', '-q', IMAGE)).trim();
+    // OPSBOT_IMAGE_NO_CACHE=1 (with the base image removed) measures a fresh machine.
+    const noCache = process.env.OPSBOT_IMAGE_NO_CACHE === '1' ? ['--no-cache'] : [];
+    await sh(DOCKER, ['build', ...noCache, '--network', 'host', '--build-arg', `BASE_IMAGE=${BASE}`, '-t', IMAGE, '.'], dockerEnv, 1_200_000);
+    // The image this run replaced (vfs keeps a full copy per layer): drop it unless still in use.
+    if (previous !== '' && previous !== (await docker('image', 'ls', '-q', IMAGE)).trim()) await docker('rmi', previous).catch(() => undefined);
     const size = Number((await docker('image', 'inspect', '-f', '{{.Size}}', IMAGE)).trim());
     console.log(`[image] base ${((t1 - t0) / 1000).toFixed(0)} s, build ${((Date.now() - t1) / 1000).toFixed(0)} s; ${IMAGE}: ${(size / 1e6).toFixed(0)} MB`);
 
