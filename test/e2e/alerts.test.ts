@@ -58,6 +58,18 @@ describe('Alertmanager webhook: refusals and hostile labels', () => {
     expect(buttonsOf(msg!).filter((b) => /restart/.test(b.label ?? ''))).toEqual([]);
     expect(h.logs.some((l) => l.includes('the runbook refused the offer'))).toBe(true);
   });
+  it('after a restart the bot still edits the same message when the group resolves', async () => {
+    const firing = amAlert({ alertname: 'DiskFull', job: 'mongo' });
+    expect((await postWebhook(url(), JSON.stringify(amWebhook([firing], { alertname: 'DiskFull' })), auth)).status).toBe(200);
+    const posted = alertMessages(h.double).find((m) => /Firing: DiskFull/.test(m.embeds?.[0]?.title ?? ''));
+    expect(posted).toBeDefined();
+    await h.restartBot();
+    const resolved = { ...firing, status: 'resolved' as const, endsAt: '2026-11-29T22:30:00Z' };
+    expect((await postWebhook(url(), JSON.stringify(amWebhook([resolved], { alertname: 'DiskFull' })), auth)).status).toBe(200);
+    const now = h.double.message(posted!.id);
+    expect(now?.embeds?.[0]?.title).toMatch(/Resolved: DiskFull/);
+    expect(alertMessages(h.double).filter((m) => /DiskFull/.test(m.embeds?.[0]?.title ?? ''))).toHaveLength(1);
+  });
 });
 
 describe('Alertmanager webhook: a burst', () => {

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { AlertIntake, fillTemplate, hostFor, mergeAlerts } from '../../src/alerts/intake.js';
 import { AlertStore } from '../../src/alerts/store.js';
 import { inert, renderGroup, safeUrl } from '../../src/alerts/view.js';
-import { webhookSchema, type Alert, type Webhook } from '../../src/alerts/webhook.js';
+import { alertmanagerRoute, webhookSchema, type Alert, type Webhook } from '../../src/alerts/webhook.js';
 import { configSchema } from '../../src/config/schema.js';
 import { UserError } from '../../src/engine/errors.js';
 import type { PostView } from '../../src/engine/publish.js';
+import { startHttpServer } from '../../src/http/server.js';
 import { openDatabase } from '../../src/store/db.js';
 
 const alert = (over: Partial<Alert> & { labels?: Record<string, string> } = {}): Alert => ({
@@ -212,5 +213,36 @@ describe('alert intake', () => {
     rec.publisher.post = post;
     await intake.receive(hook([alert()]));
     expect(rec.calls.map((c) => c.op)).toEqual(['post']);
+  });
+});
+
+describe('the webhook route', () => {
+  const body = JSON.stringify({ version: '4', groupKey: 'g', status: 'firing', alerts: [alert()] });
+  async function withRoute(token: string | undefined, deliver: (h: Webhook) => Promise<void>, fn: (url: string) => Promise<void>) {
+    const log = pino({ level: 'silent' });
+    const server = await startHttpServer('127.0.0.1:0', log);
+    server.route('POST', '/alerts/alertmanager', alertmanagerRoute({ token, deliver, log }));
+    try {
+      await fn(`${server.url}/alerts/alertmanager`);
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('answers 503 and takes nothing while no token is configured', async () => {
+    const got: Webhook[] = [];
+    await withRoute(undefined, async (h) => void got.push(h), async (url) => {
+      const res = await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer whatever-token-1234' } });
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('OPSBOT_ALERTMANAGER_TOKEN');
+    });
+    expect(got).toEqual([]);
+  });
+
+  it('answers 503 when the message could not be posted, so Alertmanager retries', async () => {
+    await withRoute('t'.repeat(20), () => Promise.reject(new Error('discord down')), async (url) => {
+      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${'t'.repeat(20)}` } });
+      expect(res.status).toBe(503);
+    });
   });
 });
