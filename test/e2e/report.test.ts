@@ -49,7 +49,9 @@ describe('daily health report', () => {
   });
   afterAll(async () => {
     await bot?.stop();
+    // sshd back (restoreStaging), then the seed's backups with their fresh times (resetStaging).
     await restoreStaging();
+    await resetStaging();
   });
   afterEach(() => {
     expect(bot?.double.violations).toEqual([]);
