@@ -1,7 +1,7 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { runbooks as allRunbooks } from '../runbooks/index.js';
 import { hostServices, runbookCommand, subcommandsCommand, type Command, type CommandDeps } from '../src/discord/command.js';
-import { helpLines, paramSpecs, rolesOf, rolesText, type ParamSpec } from '../src/engine/catalog.js';
+import { helpLines, paramSpecs, rolesOf, type ParamSpec } from '../src/engine/catalog.js';
 import { UserError, isUserError } from '../src/engine/errors.js';
 import { missingParts } from '../src/engine/parts.js';
 import { completerOf, type AnyRunbook, type Field } from '../src/engine/runbook.js';
@@ -84,10 +84,14 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
   subs.set('list', {
     role: 'viewer',
     run: async (_i, _actor, { engine }) => {
-      const who = (rb: AnyRunbook) => ` · *${rolesText(rb, fourEyes).replace(/ \(.*\)$/, '')}*`;
-      // Every runbook must show: the summaries share what the message's description can hold.
-      const room = Math.max(30, Math.floor(LIST_CHARS / list.length) - 1);
-      const lines = list.map((rb) => `\`${rb.id}\` — ${clip(rb.summary, Math.max(20, room - rb.id.length - 5 - who(rb).length))}${who(rb)}`);
+      const who = (rb: AnyRunbook) => {
+        const r = rolesOf(rb, fourEyes);
+        return ` · *${r.confirm === 'approver' ? 'operator + approver' : r.start}*`;
+      };
+      // Every runbook must show: the summaries share what is left of the description once ids and roles are in.
+      const fixed = list.reduce((t, rb) => t + rb.id.length + 5 + who(rb).length + 1, 0);
+      const room = Math.floor((LIST_CHARS - fixed) / Math.max(1, list.length));
+      const lines = list.map((rb) => `\`${rb.id}\`${room >= 12 ? ` — ${clip(rb.summary, room)}` : ''}${who(rb)}`);
       const unavailable = await unavailableFields(list, hosts, engine);
       return { ...info(`Runbooks (${list.length})`, lines.join('\n'), '/runbook help runbook:<id> explains one · /runbook <id> runs it'), fields: unavailable };
     },

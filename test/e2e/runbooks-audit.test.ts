@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runbooks } from '../../runbooks/index.js';
 import { startGitHubFake, type GitHubFake } from '../support/github-fake.js';
 import { startPrometheus, type PrometheusDaemon } from '../support/prometheus.js';
 import { commandsLogMark, commandsLogSince, readStaging } from '../staging/staging.js';
@@ -72,11 +73,12 @@ describe('runbooks on named parts: config-drift, test-failure, alert-investigati
 
   it('/runbook list says which runbooks a host cannot run and why; starting one there is refused before anything runs', async () => {
     const list = textOf(await run('list', {}).waitForReply());
-    expect(list).toMatch(/^Cannot run on staging-2\n`config-drift` — no service `postgres` on host staging-2 \(`parts\.database`\)$/m);
+    expect(list).toMatch(/^Cannot run on staging-2\n(`.*\n)*`config-drift` — no service `postgres` on host staging-2 \(`parts\.database`\)$/m);
     expect(list).toContain('`alert-investigation` — no Prometheus configured (`prometheusUrl`) for host staging-2');
     expect(list).not.toMatch(/Cannot run on staging\n/);
     // Every runbook is listed, however many there are.
-    for (const id of ['ps', 'restart', 'config-drift', 'ssh-revoke']) expect(list).toMatch(new RegExp(`^\`${id}\` — .* · \\*(viewer|operator)`, 'm'));
+    for (const rb of runbooks) expect(list).toMatch(new RegExp(`^\`${rb.id}\` — .* · \\*(viewer|operator|operator \\+ approver)\\*$`, 'm'));
+    expect(list).toMatch(/^`ssh-revoke` — .* · \*operator \+ approver\*$/m);
     const mark = await commandsLogMark();
     const refused = await finalAnswer(run('config-drift', { host: 'staging-2' }));
     expect(textOf(refused)).toMatch(/`config-drift` cannot run on host "staging-2": no service `postgres`.*Nothing was run/);
