@@ -87,9 +87,12 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
     closed = true;
   });
   const ask = async (prompt: string): Promise<string | undefined> => {
-    if (closed) return undefined;
-    rl.setPrompt(prompt);
-    rl.prompt();
+    // After the end of a piped script the interface is closed, but its lines are still buffered.
+    if (closed) out.write(prompt);
+    else {
+      rl.setPrompt(prompt);
+      rl.prompt();
+    }
     const next = await lines.next();
     if (next.done === true) return undefined;
     if (!tty) write(next.value);
@@ -105,8 +108,11 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
     write(p.paint('dim', `┄┄ ${pager.title}: page ${pager.at + 1}/${pager.pages.length} ┄┄`));
     write(pager.pages[pager.at]);
   };
+  /** Runs whose gate this console showed: one left open at quit is cancelled (nobody else sees it). */
+  const gated = new Map<string, number>();
   const show = (view: RunView) => {
     last = view;
+    if (view.gate) gated.set(view.runId, view.gate.stepIdx);
     const r = renderView(view, p, pageLines);
     write(r.lines.join('\n'));
     pager = r.paged ? { title: r.paged.block.title, pages: r.paged.pages, at: 0 } : undefined;
@@ -149,7 +155,7 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
   const execute = async (req: ConsoleRequest): Promise<RunView | undefined> => {
     switch (req.kind) {
       case 'list':
-        write(allRunbooks.map((rb) => `  ${p.paint('bold', rb.id.padEnd(12))} ${rb.summary} ${p.paint('dim', `(${rolesText(rb, o.engineConfig.gates.fourEyes).replace(/ \(.*\)$/, '')})`)}`).join('\n'));
+        write(allRunbooks.map((rb) => `  ${p.paint('bold', rb.id.padEnd(Math.max(...allRunbooks.map((r) => r.id.length))))} ${rb.summary} ${p.paint('dim', `(${rolesText(rb, o.engineConfig.gates.fourEyes).replace(/ \(.*\)$/, '')})`)}`).join('\n'));
         return undefined;
       case 'help': {
         const rb = runbookOf(req.runbook);
@@ -188,7 +194,7 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
   /** A gate is answered right away; Enter alone leaves it open (`confirm`/`cancel` later, until it expires). */
   const answerGate = async (view: RunView): Promise<void> => {
     let current = view;
-    while (current.gate && !closed) {
+    while (current.gate) {
       const answer = (await ask(p.paint('yellow', 'Confirm? [y]es runs it, [n]o cancels, Enter decides later: ')))?.toLowerCase();
       if (answer === undefined || answer === '') return;
       const word = answer === 'y' || answer === 'yes' || answer === 'confirm' ? 'confirm' : answer === 'n' || answer === 'no' || answer === 'cancel' ? 'cancel' : undefined;
@@ -270,6 +276,11 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
           await answerGate(view);
         }
       }
+    }
+    for (const [runId, stepIdx] of gated) {
+      if (store.getRun(runId)?.status !== 'awaiting_confirmation') continue;
+      const cancelled = await guarded(() => engine.decide(runId, stepIdx, 'cancel', actor()));
+      if (cancelled) write(`Cancelled the confirmation left open: ${cancelled.title} (run ${runId}); nothing was run.`);
     }
   } finally {
     rl.close();

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,20 @@ describe('opsbot console (a terminal adapter: no Discord)', () => {
     expect(t.screen(true)).not.toContain('\x1b[3'); // NO_COLOR: no colours
     t.type('quit');
     await t.waitFor(/\[exited 0\]/);
+  }, 60_000);
+
+  it('reads a piped script too; a confirmation left open at quit is cancelled, nothing run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbot-console-'));
+    const config = writeStagingConfig(join(dir, 'opsbot.yaml'), { databasePath: join(dir, 'audit.db') });
+    const mark = await commandsLogMark();
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile(bin, ['console', '--config', config], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)));
+      child.stdin?.end('/restart adonisjs\n\n/runbook list\nquit\n');
+    });
+    expect(out).toMatch(/Confirm\? \[y\]es runs it, \[n\]o cancels, Enter decides later: \n/);
+    expect(out).toMatch(/operator@staging> \/runbook list\n(.*\n)* {2}ps +The compose services on the host/);
+    expect(out).toMatch(/Cancelled the confirmation left open: Restart adonisjs \(run r[\w-]+\); nothing was run\.\n$/);
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
   }, 60_000);
 
   it('without a configuration: the local Docker engine and the compose project of the current directory', async () => {
