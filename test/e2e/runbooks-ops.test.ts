@@ -122,4 +122,30 @@ describe('/runbook ssl-renew, restore, bootstrap', () => {
     expect(await mongoLog()).toContain(`restoring from /backups/${previous}`);
     expect((await serviceStates()).adonisjs?.state).toBe('running');
   }, 120_000);
+
+  it('bootstrap: logs, .env key names only, disk; the prune gate lists the image it removes, and it is gone afterwards', async () => {
+    await resetStaging();
+    const dockerEnv = { ...process.env, DOCKER_HOST: env.dockerHost };
+    const empty = execFileSync('tar', ['-cf', '-', '-T', '/dev/null']);
+    const dangling = execFileSync('docker', ['import', '-m', 'first', '-', 'opsbot-test/prune-me:1'], { input: empty, env: dockerEnv, encoding: 'utf8' }).trim();
+    execFileSync('docker', ['import', '-m', 'second', '-', 'opsbot-test/prune-me:1'], { input: empty, env: dockerEnv });
+    const short = dangling.replace(/^sha256:/, '').slice(0, 12);
+
+    const gate = await ask('bootstrap', { service: 'adonisjs' }, 'operator').waitForReply(gateOf, { timeoutMs: 120_000 });
+    const shown = textOf(gate);
+    expect(shown).toMatch(/✅ \*\*Last 100 log lines\*\*/);
+    // The staging .env.example names a key .env lacks (config-drift's drift): a finding, by name only.
+    expect(shown).toContain('✅ **Required .env keys** — ⚠️ missing: SENTRY_DSN');
+    expect(shown).toMatch(/✅ \*\*Disk space\*\* — project filesystem \d+% used/);
+    expect(shown).toContain(short);
+    expect(shown).toContain('docker image prune -f');
+    for (const secret of Object.values(env.secrets)) expect(shown).not.toContain(secret);
+    expect(await refusal(gate, 'operator')).toMatch(/you requested it/);
+
+    const pull = await confirm(gate, 'approver', /compose\.prod\.yml pull adonisjs/);
+    expect(textOf(pull)).toMatch(/✅ \*\*Prune unused images\*\*/);
+    await expect(hostDocker(['image', 'inspect', dangling])).rejects.toThrow(/No such image/);
+    const done = await confirm(pull, 'approver', /\*\*Pull fresh images\*\* — /);
+    expect(textOf(done)).toContain("✅ **Pull fresh images** — pulled adonisjs's image");
+  }, 180_000);
 });
