@@ -96,6 +96,7 @@ export async function checkHost(cfg: HostConfig, opts: { unpinned?: boolean } = 
       return checks;
     }
     add('project dir', true, cfg.projectDir);
+    if (ssh) checks.push({ scope: cfg.name, ...guardCheck(await host.exec(['true'], { timeoutMs: 20_000 }), ssh.user) });
     try {
       const v = await host.docker.version();
       add('docker', true, `Docker Engine ${v.Version} (API ${v.ApiVersion}), over \`docker system dial-stdio\``);
@@ -143,6 +144,27 @@ export async function checkHost(cfg: HostConfig, opts: { unpinned?: boolean } = 
   } finally {
     await host.close();
   }
+}
+
+/**
+ * Whether the host runs the bot's commands through deploy/opsbot-guard, judged from `true`, a
+ * harmless argv no runbook sends and so outside the guard's allow-list: a guarded key is refused
+ * it (exit 126), an unguarded key runs it. Without the guard the key is a shell for a docker-group
+ * user, which is root-equivalent on that host.
+ */
+export function guardCheck(result: { exitCode: number | null; stderr: string }, user: string): Omit<Check, 'scope'> {
+  if (result.exitCode === 126 && /opsbot-guard: refused/.test(result.stderr)) {
+    return { name: 'host guard', ok: true, detail: "deploy/opsbot-guard is the key's forced command: only the bot's command shapes run" };
+  }
+  if (result.exitCode === 0) {
+    return {
+      name: 'host guard',
+      ok: false,
+      detail: `not guarded: the key runs any command as ${user} (a docker-group user is root-equivalent)`,
+      fix: 'install deploy/opsbot-guard on the host and make it the key\'s forced command in authorized_keys (docs/security.md, "Installing the guard")',
+    };
+  }
+  return { name: 'host guard', ok: false, detail: `cannot tell: \`true\` exited ${result.exitCode ?? 'by a signal'}: ${firstLine(result.stderr)}`, fix: 'check the forced command in the key\'s authorized_keys line' };
 }
 
 /** The database the bot will write its audit to: it opens and takes a write lock (nothing is changed). */

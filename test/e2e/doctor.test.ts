@@ -41,7 +41,7 @@ describe('opsbot doctor against the staging host', () => {
     ]);
 
     expect(good.code, good.out).toBe(0);
-    for (const check of ['ssh reachable', 'host key', 'project dir', 'docker', 'compose', 'compose files', 'services', 'health adonisjs']) {
+    for (const check of ['ssh reachable', 'host key', 'project dir', 'host guard', 'docker', 'compose', 'compose files', 'services', 'health adonisjs']) {
       expect(good.out).toMatch(new RegExp(`^✔ staging +${check} `, 'm'));
     }
     expect(good.out).toMatch(/^✔ staging +host key +matches SHA256:/m);

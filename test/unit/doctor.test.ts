@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostSchema } from '../../src/config/schema.js';
-import { checkDatabase, checkHost, checkToken, formatChecks } from '../../src/doctor.js';
+import { checkDatabase, checkHost, checkToken, formatChecks, guardCheck } from '../../src/doctor.js';
 
 describe('opsbot doctor checks', () => {
   it("tells a bot token's shape from the usual wrong pastes", () => {
@@ -12,6 +12,12 @@ describe('opsbot doctor checks', () => {
     expect(checkToken(undefined)).toMatchObject({ ok: false, detail: 'DISCORD_TOKEN is not set' });
     expect(checkToken(`Bot ${id}.GabcdE.${'x'.repeat(38)}`)).toMatchObject({ ok: false, detail: 'DISCORD_TOKEN starts with "Bot "' });
     expect(checkToken('a'.repeat(32))).toMatchObject({ ok: false, detail: 'DISCORD_TOKEN is only 32 characters', fix: expect.stringContaining('not the client secret') });
+  });
+
+  it('tells a guarded host key from one that runs any command', () => {
+    expect(guardCheck({ exitCode: 126, stderr: 'opsbot-guard: refused: not a command opsbot sends: true\n' }, 'deploy')).toMatchObject({ ok: true, name: 'host guard' });
+    expect(guardCheck({ exitCode: 0, stderr: '' }, 'deploy')).toMatchObject({ ok: false, detail: expect.stringContaining('runs any command as deploy'), fix: expect.stringContaining('opsbot-guard') });
+    expect(guardCheck({ exitCode: 1, stderr: 'something else\n' }, 'deploy')).toMatchObject({ ok: false, detail: expect.stringContaining('cannot tell') });
   });
 
   it('finds the database writable, or says why not', () => {
