@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, lstatSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
@@ -7,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runbooks } from '../../runbooks/index.js';
 import type { DoubleMessage } from '../discord-double/index.js';
 import { commandsLogMark, commandsLogSince, hostCompose, killStagingSshSessions, readStaging, resetStaging, restoreStaging, stopStagingDaemon, waitForServices } from '../staging/staging.js';
+import { prometheusConfig, startPrometheus, type PrometheusDaemon } from '../support/prometheus.js';
 import { startHarness, type Harness } from './harness.js';
 import { ask, buttonId, buttonsOf, mutatingCommands, textOf } from './util.js';
 
@@ -177,5 +179,45 @@ describe('daily health report', () => {
     await h.restartBot();
     await h.app.reportSchedule.catchUp;
     expect(reportsIn(h).length).toBe(before + 1);
+  });
+});
+
+describe('health report with Prometheus', () => {
+  let bot: Harness | undefined;
+  let prom: PrometheusDaemon | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'opsbot-report-rules-'));
+  beforeAll(async () => {
+    await resetStaging();
+    // One alert firing from the start, a second one only from a few seconds on: "new since the last report".
+    const later = Math.round(Date.now() / 1000) + 8;
+    writeFileSync(
+      join(dir, 'rules.yml'),
+      `groups:\n  - name: report-test\n    rules:\n      - alert: ReportProbeAlways\n        expr: vector(1)\n        labels: { severity: warning }\n` +
+        `      - alert: ReportProbeLater\n        expr: vector(1) and on() (vector(time()) > ${later})\n        labels: { severity: critical }\n`,
+    );
+    prom = await startPrometheus({ config: prometheusConfig({ target: '127.0.0.1:9', ruleFiles: [join(dir, 'rules.yml')] }) });
+    bot = await startHarness({ hostConfig: () => ({ prometheusUrl: prom!.url }) });
+  });
+  afterAll(async () => {
+    await bot?.stop();
+    await prom?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists firing alerts and, in the next report, the ones new since the last', async () => {
+    await prom!.waitFor('ALERTS{alertname="ReportProbeAlways",alertstate="firing"}', (r) => r.length === 1);
+    await ask(bot!, 'report');
+    const first = reportsIn(bot!).at(-1)!;
+    expect(field(first, 'Prometheus alerts')).toMatch(/🔥 ReportProbeAlways \[warning\]/);
+    expect(field(first, 'Prometheus alerts')).not.toMatch(/ReportProbeLater/);
+    expect(buttonsOf(first).map((b) => b.label)).toEqual(expect.arrayContaining(runbooks.some((r) => r.id === 'alert-investigation') ? ['Investigate ReportProbeAlways'] : []));
+
+    await prom!.waitFor('ALERTS{alertname="ReportProbeLater",alertstate="firing"}', (r) => r.length === 1, 30_000);
+    await ask(bot!, 'report');
+    const second = reportsIn(bot!).at(-1)!;
+    expect(description(second)).toMatch(/Since the last report \([^)]*\): .* · 1 new alert/);
+    expect(field(second, 'Prometheus alerts')).toMatch(/🔥 ReportProbeLater \[critical\][^\n]*\(new\)/);
+    expect(field(second, 'Prometheus alerts')).not.toMatch(/ReportProbeAlways[^\n]*\(new\)/);
+    expect(bot!.double.violations).toEqual([]);
   });
 });
