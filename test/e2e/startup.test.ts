@@ -61,8 +61,8 @@ describe('starting the bot process', () => {
       );
       const res = await exitOf('src/deploy-commands.ts', { OPSBOT_CONFIG: file, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl });
       expect(res.code, res.stderr).toBe(0);
-      expect(res.stdout).toMatch(/registered 7 commands/);
-      expect(double.commands('guild').map((c) => c.name).sort()).toEqual(['audit', 'logs', 'ps', 'restart', 'runbook', 'stats', 'top']);
+      expect(res.stdout).toMatch(/registered 8 commands/);
+      expect(double.commands('guild').map((c) => c.name).sort()).toEqual(['audit', 'logs', 'ps', 'report', 'restart', 'runbook', 'stats', 'top']);
       expect(double.violations).toEqual([]);
     } finally {
       await double.close();
