@@ -107,7 +107,9 @@ function leaves(path: string, options: readonly APIApplicationCommandOption[]): 
   return options.filter((o) => TYPED.has(o.type)).map((option) => ({ command: path, option, base }));
 }
 
-const CLEAR_REFUSAL = /Invalid input|must be|Nothing was run|has no compose service|There is no|not a|unknown|only|allowed/i;
+// "is already running …": two values for the same locked target in one batch; the second is
+// refused by the per-target lock, which runs nothing either.
+const CLEAR_REFUSAL = /Invalid input|must be|Nothing was run|has no compose service|There is no|not a|unknown|only|allowed|is already running .* Wait for it to finish/i;
 
 /** Waits until the interaction has its final answer: a refusal to the asker, or a finished reply. */
 async function settle(handle: InteractionHandle): Promise<{ kind: 'refused' | 'answered'; message: DoubleMessage }> {

@@ -98,7 +98,9 @@ describe('10 runbooks at once on 3 configured hosts', () => {
     ];
     expect(sent).toHaveLength(10);
     const answers = await Promise.all(sent.map((s) => finalAnswer(s.handle, 120_000)));
-    answers.forEach((m, n) => expect(textOf(m), sent[n]!.what).not.toMatch(/went wrong|failed|already running|Cannot/i));
+    // A failed step shows ❌; the text of /logs and /top is the host's own (a service may well log
+    // "failed"), so the check is on the bot's verdicts, not on words in the output.
+    answers.forEach((m, n) => expect(textOf(m), sent[n]!.what).not.toMatch(/❌|went wrong|already running/i));
     // The same service on three hosts is three targets: three gates, none refused as locked.
     const gates = answers.slice(7);
     for (const g of gates) expect(buttonsOf(g).map((b) => b.label)).toContain('Confirm');
