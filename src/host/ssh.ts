@@ -7,7 +7,7 @@ import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
 import { sshConnected, sshConnects } from '../metrics.js';
 import { commandLine } from './quote.js';
-import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, retryLostRead, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
 export interface SshTarget {
   name: string;
@@ -107,7 +107,11 @@ export class SshTransport implements Transport {
     return ssh;
   }
 
-  async exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+  exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    return retryLostRead(() => this.execOnce(argv, options), options.mutating === true);
+  }
+
+  private async execOnce(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const line = commandLine(argv, options.cwd);
     const started = performance.now();
     // The timeout covers the whole wait: a queued command must not start long after it was asked for.

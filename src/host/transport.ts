@@ -142,3 +142,17 @@ export class Semaphore {
     }
   }
 }
+
+/**
+ * Runs a command once more when its SSH channel closed without an exit status (the link dropped,
+ * or sshd gave up the session under load), but only a read-only one: its outcome is unknown, and
+ * reading again is harmless, whereas a step that changes the host must never run twice unasked.
+ */
+export async function retryLostRead<T>(run: () => Promise<T>, mutating: boolean): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (mutating || (err as { code?: unknown } | null)?.code !== 'host.connection-lost') throw err;
+    return run();
+  }
+}
