@@ -5,6 +5,7 @@ import type { AnyRunbook } from '../src/engine/runbook.js';
 import { alertInvestigation } from './alert-investigation.js';
 import { bootstrap } from './bootstrap.js';
 import { configDrift } from './config-drift.js';
+import { deployWorkflow } from './deploy-workflow.js';
 import { deploy } from './deploy.js';
 import { health } from './health.js';
 import { highUsage } from './high-usage.js';
@@ -28,6 +29,7 @@ export const runbooks: AnyRunbook[] = [
   bootstrap,
   configDrift,
   deploy,
+  deployWorkflow,
   health,
   highUsage,
   logs,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { UserError } from '../src/engine/errors.js';
-import { addSecretValues } from '../src/engine/redact.js';
-import { defineRunbook, type StepContext } from '../src/engine/runbook.js';
+import { defineRunbook } from '../src/engine/runbook.js';
+import { get, github, type GitHub } from './github.js';
 import { plural } from './on-host.js';
 
 const params = z.object({
@@ -24,40 +23,6 @@ const step = z.looseObject({ name: z.string(), number: z.number(), conclusion: z
 const jobsReply = z.looseObject({ total_count: z.number(), jobs: z.array(z.looseObject({ id: z.number(), name: z.string(), conclusion: z.string().nullable(), html_url: z.string().nullable(), steps: z.array(step).optional() })) });
 const artifactsReply = z.looseObject({ total_count: z.number(), artifacts: z.array(z.looseObject({ id: z.number(), name: z.string(), size_in_bytes: z.number(), expired: z.boolean(), archive_download_url: z.string() })) });
 
-interface GitHub {
-  api: string;
-  repo: string;
-  token: string;
-}
-
-/** The host's GitHub settings and the token from the environment, or null (then the checklist). */
-function github(ctx: Pick<StepContext<Params>, 'host'>): GitHub | null {
-  const { githubRepo, githubApiUrl, githubTokenEnv } = ctx.host.config.parts;
-  const token = process.env[githubTokenEnv];
-  if (githubRepo === undefined || token === undefined || token === '') return null;
-  // Never printed by the bot; masked anyway should an API error ever quote it.
-  addSecretValues([token]);
-  return { api: githubApiUrl.replace(/\/+$/, ''), repo: githubRepo, token };
-}
-
-async function get<T extends z.ZodType>(gh: GitHub, path: string, schema: T): Promise<z.infer<T>> {
-  let res: Response;
-  try {
-    res = await fetch(`${gh.api}/repos/${gh.repo}${path}`, {
-      headers: { Accept: 'application/vnd.github+json', Authorization: `Bearer ${gh.token}`, 'X-GitHub-Api-Version': '2022-11-28', 'User-Agent': 'opsbot' },
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (err) {
-    throw new UserError('github.unreachable', `GitHub's API (${gh.api}) did not answer: ${(err as Error).name === 'TimeoutError' ? 'timed out' : 'connection failed'}.`, { cause: err });
-  }
-  if (res.status === 401 || res.status === 403) throw new UserError('github.refused', `GitHub refused the token (HTTP ${res.status}): it needs read access to Actions of ${gh.repo} (actions:read).`);
-  if (res.status === 404) throw new UserError('github.not-found', `GitHub knows no repository ${gh.repo} for this token (HTTP 404).`);
-  if (!res.ok) throw new UserError('github.error', `GitHub answered HTTP ${res.status} for ${path.replace(/\?.*$/, '')}.`);
-  const parsed = schema.safeParse(await res.json().catch(() => null));
-  if (!parsed.success) throw new UserError('github.shape', `GitHub's answer to ${path.replace(/\?.*$/, '')} is not shaped as its API documents.`);
-  return parsed.data;
-}
-
 const failedRuns = (gh: GitHub, p: Params) => get(gh, `/actions/runs?status=failure&per_page=${p.runs}${p.branch ? `&branch=${encodeURIComponent(p.branch)}` : ''}`, runsReply).then((r) => r.workflow_runs.slice(0, p.runs));
 
 const runLine = (r: z.infer<typeof run>) => `#${r.run_number} ${r.name ?? 'workflow'} — ${r.display_title ?? ''} (${r.head_branch ?? '?'} @ ${r.head_sha.slice(0, 7)}, ${r.event}, ${r.created_at})`;
@@ -78,7 +43,7 @@ export const testFailure = defineRunbook({
       title: 'Latest failed workflow runs',
       mutates: false,
       async run(ctx) {
-        const gh = github(ctx);
+        const gh = github(ctx.host);
         if (gh === null) return { ok: true, summary: `no GitHub repository and token configured for ${ctx.host.name} (parts.githubRepo, $${ctx.host.config.parts.githubTokenEnv}): the seed's checklist`, output: CHECKLIST, outputTitle: 'test failure checklist' };
         ctx.note(`GitHub API: GET /repos/${gh.repo}/actions/runs?status=failure`);
         const runs = await failedRuns(gh, ctx.params);
@@ -94,7 +59,7 @@ export const testFailure = defineRunbook({
       title: 'Failed jobs and steps, with their logs',
       mutates: false,
       async run(ctx) {
-        const gh = github(ctx);
+        const gh = github(ctx.host);
         if (gh === null) return { ok: true, summary: 'skipped (no GitHub token): see the checklist above' };
         const lines: string[] = [];
         let failedJobs = 0;
@@ -116,7 +81,7 @@ export const testFailure = defineRunbook({
       title: 'Artifacts (screenshots, videos, coverage)',
       mutates: false,
       async run(ctx) {
-        const gh = github(ctx);
+        const gh = github(ctx.host);
         if (gh === null) return { ok: true, summary: 'skipped (no GitHub token)' };
         const lines: string[] = [];
         let count = 0;

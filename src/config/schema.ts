@@ -40,6 +40,12 @@ const hostParts = z
     githubRepo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional().describe('The project\'s GitHub repository, "owner/name"'),
     githubApiUrl: httpUrl.default('https://api.github.com').describe('GitHub\'s API base URL (GitHub Enterprise: its own)'),
     githubTokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').default('GITHUB_TOKEN').describe('The environment variable that holds the GitHub token (never this file)'),
+    /** The workflow deploy-workflow dispatches (`workflow_dispatch` with `version`): its file name in .github/workflows, as the seed names it. */
+    githubWorkflow: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\.ya?ml$/, 'must be a workflow file name, e.g. automation.yml').default('automation.yml').describe('The workflow /runbook deploy-workflow dispatches (its file name in .github/workflows)'),
+    /** How long deploy-workflow follows the run it dispatched before it stops watching (the run goes on). */
+    githubWorkflowTimeoutMinutes: z.number().int().min(1).max(360).default(30).describe('How long /runbook deploy-workflow follows the dispatched run before it stops watching (the run itself goes on)'),
+    /** How often deploy-workflow asks GitHub about the run (every request counts against the token's rate limit). */
+    githubPollSeconds: z.number().int().min(1).max(120).default(10).describe('How often /runbook deploy-workflow asks GitHub how the run is doing'),
   })
   .prefault({})
   .describe('What this host calls the parts the runbooks use (the seed\'s names by default); a runbook that needs a part the host lacks is refused there');
