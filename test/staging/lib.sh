@@ -40,6 +40,9 @@ GUARD_SRC=$(cd "$STAGING_SRC/../.." && pwd)/deploy/opsbot-guard
 GUARD=$STAGING_DIR/bin/opsbot-guard
 GUARD_LOG=$STAGING_DIR/guard.log
 PROJECT_DIR=$STAGING_DIR/project
+# The swarm engine of parts/swarm (in its own network namespace); the deploy key may name it
+# with `docker --host=unix://…` (OPSBOT_GUARD_DOCKER_HOSTS in the forced command).
+SWARM_SOCK=$STAGING_DIR/swarm/docker.sock
 ENV_JSON=$STAGING_DIR/env.json
 
 # Every docker / docker-compose call of these scripts goes to the staging engine, never to a
