@@ -1,13 +1,15 @@
 import type { SlashCommandBuilder, SlashCommandIntegerOption, SlashCommandNumberOption, SlashCommandSubcommandBuilder } from 'discord.js';
 import type { ParamSpec } from '../src/engine/catalog.js';
 
-/** The optional `host` option, offered only when the bot manages more than one host. */
+/** What a `host` option says it takes (short: /runbook repeats it once per runbook). */
+export const HOST_DESCRIPTION = 'Host, group or all (default: the first host)';
+
+/**
+ * The optional `host` option, offered only when the bot manages more than one host: a host, a
+ * group or `all`, autocompleted (not choices: Discord allows 25, and a fleet has more names).
+ */
 export function withHost(builder: SlashCommandBuilder, hosts: readonly string[]): SlashCommandBuilder {
-  if (hosts.length > 1) {
-    builder.addStringOption((o) =>
-      o.setName('host').setDescription('Which host (default: the first configured)').addChoices(...hosts.slice(0, 25).map((h) => ({ name: h, value: h }))),
-    );
-  }
+  if (hosts.length > 1) builder.addStringOption((o) => o.setName('host').setDescription(HOST_DESCRIPTION).setAutocomplete(true));
   return builder;
 }
 

@@ -12,12 +12,15 @@ export default (hosts: readonly string[], reporter: () => Reporter | undefined =
   data: withHost(new SlashCommandBuilder().setName('report').setDescription('Post the health report now: services, usage, disk, certificates, backups, alerts'), hosts).toJSON(),
   role: 'viewer',
   usesHost: () => true,
+  // Reports read and change nothing: a group or `all` is one report per host.
+  complete: async (_i, option, { engine }) => (option === 'host' ? engine.targetSuggestions('report').map((s) => ({ name: s.label, value: s.value })) : []),
   async run(i, actor, { engine }) {
     const r = reporter();
     if (!r) throw new UserError('report.unavailable', 'Reports are not available in this process (no place to post them). Nothing was run.');
     const host = i.options.getString('host') ?? undefined;
-    if (host !== undefined) engine.host(host); // an unknown host is refused before anything runs
-    const posted = await r.post({ host, actor, trigger: 'command' });
+    // An unknown host or group is refused before anything runs.
+    const target = host === undefined ? undefined : engine.target(host);
+    const posted = target === undefined || target.kind === 'all' ? await r.post({ actor, trigger: 'command' }) : (await Promise.all(target.hosts.map((h) => r.post({ host: h, actor, trigger: 'command' })))).flat();
     const failed = posted.filter((p) => p.messageRef === null);
     const lines = posted.map((p) => {
       const verdict = p.tone === 'ok' ? '✅ all good' : `${p.tone === 'fail' ? '🔴' : '⚠️'} ${p.findings} ${p.findings === 1 ? 'thing needs' : 'things need'} attention`;

@@ -82,7 +82,7 @@ export async function startApp(config: Config, env: Env, log: Logger, options: {
   startAlertIntake({ http, engine, publisher, store, config, token: env.OPSBOT_ALERTMANAGER_TOKEN, runbookIds: new Set(runbooks.map((r) => r.id)), log: log.child({ component: 'alerts' }) });
   const reports = new ReportStore(db);
   const reportLog = log.child({ component: 'report' });
-  const reporter = new Reporter({ engine, reports, publisher, config: config.report, hosts: [...hosts.keys()], log: reportLog });
+  const reporter = new Reporter({ engine, reports, publisher, config: config.report, hosts: [...hosts.keys()], log: reportLog, fleet: config.fleet });
   made.reporter = reporter;
   const reportSchedule = startReportSchedule({
     schedule: config.report.schedule,

@@ -50,6 +50,14 @@ const hostParts = z
   .prefault({})
   .describe('What this host calls the parts the runbooks use (the seed\'s names by default); a runbook that needs a part the host lacks is refused there');
 
+/** The word every `host:` option takes for every configured host: no host or group may be called so. */
+export const ALL_HOSTS = 'all';
+
+const groupName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes, starting with a letter')
+  .refine((g) => g !== ALL_HOSTS, `"${ALL_HOSTS}" is reserved (every host); pick another group name`);
+
 const hostBase = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or dashes').describe('The host\'s name in commands (`host:` option) and in every result'),
   projectDir: z.string().startsWith('/', 'must be an absolute path on the host').describe('Absolute path on the host where the compose commands run'),
@@ -64,6 +72,19 @@ const hostBase = z.object({
   prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().describe('Prometheus\' base URL as the host reaches it: /runbook health lists its firing alerts'),
   /** What this host calls the parts the runbooks use (the seed's names by default); see src/engine/parts.ts. */
   parts: hostParts,
+  /** Groups a `host:` option may name instead of one host (read-only runs fan out over them; src/engine/targets.ts). */
+  groups: z.array(groupName).default([]).describe('Groups this host belongs to (e.g. production, eu): a `host:` option may name a group, or `all`, to run a read-only command on every host in it'),
+  /** Shown beside the host where hosts are listed (autocomplete, fleet results); never used to pick hosts. */
+  labels: z
+    .record(z.string(), z.string().min(1, 'a label needs a value').max(64, 'label values are at most 64 characters'))
+    .superRefine((labels, ctx) => {
+      // Checked here rather than by the key schema: zod reports a bad record key only as "Invalid key".
+      for (const key of Object.keys(labels)) {
+        if (!/^[a-z][a-z0-9_.-]{0,31}$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'label keys must be 1–32 lowercase letters, digits, _ . - (starting with a letter)' });
+      }
+    })
+    .default({})
+    .describe('Free key: value labels shown beside the host where hosts are listed (e.g. region: eu-west, role: worker)'),
 });
 
 const sshHost = hostBase.extend({
@@ -165,6 +186,13 @@ export const configSchema = z
       })
       .default({ listen: '127.0.0.1:9465' })
       .describe('The bot\'s HTTP server'),
+    fleet: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(8).describe('Hosts read at once when a read-only command names a group or `all`'),
+        hostTimeoutSeconds: z.number().int().min(1).max(600).default(30).describe('A host that has not answered a group run after this long is shown as timed out (its run goes on, in /audit); the others are not held up'),
+      })
+      .prefault({})
+      .describe('Read-only commands on a group of hosts (`host: production`, `host: all`): run in parallel, one section per host'),
     alerts: z.array(alertRoute).default([]).describe('Alertmanager alerts → the runbook offered when one fires'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Least level written (JSON lines on stdout)') })
@@ -175,6 +203,14 @@ export const configSchema = z
     const names = cfg.hosts.map((h) => h.name);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `duplicate host name "${n}"` });
+    });
+    cfg.hosts.forEach((h, i) => {
+      if (h.name === ALL_HOSTS) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `"${ALL_HOSTS}" is reserved (a \`host:\` option's word for every host); pick another name` });
+      h.groups.forEach((g, j) => {
+        // One namespace for `host:` values: a name must say whether it is one host or many.
+        if (names.includes(g)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" has the name of a host; a \`host:\` value must name one or the other` });
+        if (h.groups.indexOf(g) !== j) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" is listed twice` });
+      });
     });
     if (cfg.defaultHost !== undefined && !names.includes(cfg.defaultHost)) {
       ctx.addIssue({ code: 'custom', path: ['defaultHost'], message: `names no host (known: ${names.join(', ')})` });

@@ -167,8 +167,9 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
       case 'run': {
         const rb = runbookOf(req.runbook);
         if (!rb || !needs(rolesOf(rb, o.engineConfig.gates.fourEyes).start)) return undefined;
-        write(p.paint('dim', `… ${rb.id} on ${engine.host(req.host).name}`));
-        return engine.start({ runbook: rb.id, host: req.host, params: req.params, actor: actor(), channelId: null });
+        const target = engine.checkTarget(rb.id, req.host);
+        write(p.paint('dim', `… ${rb.id} on ${target.kind === 'host' ? target.name : `${target.name} (${target.hosts.join(', ')})`}`));
+        return engine.startTarget({ runbook: rb.id, host: req.host, params: req.params, actor: actor(), channelId: null });
       }
     }
   };

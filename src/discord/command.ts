@@ -35,8 +35,11 @@ export interface Command {
   runbook?: string;
 }
 
-/** The host's compose services, for any option that names one. */
-export const hostServices = (i: AutocompleteInteraction, { engine }: CommandDeps): Promise<string[]> => engine.host(i.options.getString('host') ?? undefined).services();
+/** The host's compose services, for any option that names one (for a group: its first host's). */
+export const hostServices = (i: AutocompleteInteraction, { engine }: CommandDeps): Promise<string[]> => engine.host(engine.target(i.options.getString('host') ?? undefined).hosts[0]).services();
+
+/** What a `host:` option suggests for a runbook: hosts, and groups and `all` when it changes nothing. */
+export const hostTargets = (runbook: string, { engine }: CommandDeps): Choice[] => engine.targetSuggestions(runbook).map((s) => ({ name: s.label, value: s.value }));
 
 /** One slash command whose subcommands are commands of their own (their `data` is the parent's). */
 export function subcommandsCommand(data: RESTPostAPIChatInputApplicationCommandsJSONBody, subs: ReadonlyMap<string, Omit<Command, 'data'>>): Command {
@@ -75,10 +78,19 @@ export function runbookCommand(spec: {
     data: spec.data,
     role: spec.role,
     runbook: spec.runbook,
-    ...(spec.complete ? { complete: spec.complete } : {}),
-    precheck: (i, { engine }) => void engine.parseParams(spec.runbook, spec.params(i)),
+    complete: async (i, option, deps) => {
+      if (option === 'host') return hostTargets(spec.runbook, deps);
+      if (spec.complete) return spec.complete(i, option, deps);
+      return option === 'service' ? hostServices(i, deps) : [];
+    },
+    precheck: (i, { engine }) => {
+      engine.parseParams(spec.runbook, spec.params(i));
+      // A group for a runbook that changes a host is refused before anything public appears.
+      engine.checkTarget(spec.runbook, i.options.getString('host') ?? undefined);
+    },
     usesHost: () => true,
+    // A host, or a group / `all` (read-only runbooks: one run per host, shown together).
     run: (i, actor, { engine }) =>
-      engine.start({ runbook: spec.runbook, host: i.options.getString('host') ?? undefined, params: spec.params(i), actor, channelId: i.channelId }),
+      engine.startTarget({ runbook: spec.runbook, host: i.options.getString('host') ?? undefined, params: spec.params(i), actor, channelId: i.channelId }),
   };
 }

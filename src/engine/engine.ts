@@ -9,7 +9,9 @@ import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, 
 import { UserError, isUserError } from './errors.js';
 import { missingParts } from './parts.js';
 import { redact } from './redact.js';
-import { rolesOf } from './catalog.js';
+import { mutates, rolesOf } from './catalog.js';
+import { runOnFleet } from './fleet.js';
+import { resolveTarget, targetSuggestions, type Target } from './targets.js';
 import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
 import { gateActionId, type Action, type Actor, type OutputBlock, type Role, type RunView } from './view.js';
 
@@ -44,6 +46,8 @@ export interface StartRequest {
   channelId: string | null;
   /** What it was started from when not a command (an alert, a report finding): shown on the run. */
   origin?: string | undefined;
+  /** The run's id, chosen by the caller (a fleet run names its runs first, to point to one that times out). */
+  runId?: string;
 }
 
 /** A runbook the bot proposes (a report finding, an alert): one button that starts it through the usual gates. */
@@ -76,7 +80,7 @@ export class Engine {
   constructor(
     private readonly store: Store,
     private readonly hosts: Map<string, Host>,
-    private readonly config: Pick<Config, 'gates' | 'defaultHost'>,
+    private readonly config: Pick<Config, 'gates' | 'defaultHost'> & Partial<Pick<Config, 'fleet'>>,
     private readonly log: Logger,
     runbooks: readonly AnyRunbook[],
   ) {
@@ -118,14 +122,57 @@ export class Engine {
    * containers. Concurrent and later callers share these lookups.
    */
   warm(hostName?: string): void {
-    let host: Host;
+    let hosts: Host[];
     try {
-      host = this.host(hostName);
+      hosts = this.target(hostName).hosts.map((n) => this.host(n));
     } catch {
       return; // an unknown host is the run's to report
     }
-    void this.secretsLearned(host);
-    host.projectName().catch(() => undefined);
+    for (const host of hosts) {
+      void this.secretsLearned(host);
+      host.projectName().catch(() => undefined);
+    }
+  }
+
+  /** What a `host:` value stands for: one host, a group, or all (src/engine/targets.ts). */
+  target(value?: string): Target {
+    return resolveTarget([...this.hosts.values()].map((h) => h.config), value, this.config.defaultHost);
+  }
+
+  /** What a `host:` option suggests for this runbook: groups and `all` only when it changes nothing. */
+  targetSuggestions(runbookId: string): { value: string; label: string }[] {
+    return targetSuggestions([...this.hosts.values()].map((h) => h.config), { groups: !mutates(this.resolveRunbook(runbookId)) });
+  }
+
+  /**
+   * The target of a run, checked without touching a host: a runbook that changes a host is
+   * refused on a group (one host at a time, each behind its own gate, is for the person to do).
+   */
+  checkTarget(runbookId: string, value?: string): Target {
+    const target = this.target(value);
+    const runbook = this.resolveRunbook(runbookId);
+    if (target.kind !== 'host' && mutates(runbook)) {
+      const what = target.kind === 'all' ? `all ${target.hosts.length} hosts` : `the ${target.hosts.length} hosts of group "${target.name}"`;
+      throw new UserError('fleet.mutating', `\`${runbook.id}\` changes the host, so it runs on one host at a time: pick a host (${target.hosts.join(', ')}) rather than ${what}. Nothing was run.`);
+    }
+    return target;
+  }
+
+  /** Starts a run on a host, or one run per host of a group (read-only runbooks only), shown together. */
+  async startTarget(req: StartRequest): Promise<RunView> {
+    const target = this.checkTarget(req.runbook, req.host);
+    if (target.kind === 'host') return this.start({ ...req, host: target.name });
+    const params = this.parseParams(req.runbook, req.params);
+    const runbook = this.resolveRunbook(req.runbook);
+    const fleet = this.config.fleet ?? { concurrency: 8, hostTimeoutSeconds: 30 };
+    return runOnFleet(target, {
+      concurrency: fleet.concurrency,
+      hostTimeoutMs: fleet.hostTimeoutSeconds * 1000,
+      title: typeof runbook.title === 'string' ? runbook.title : runbook.title(params),
+      log: this.log,
+      start: (host, runId) => this.start({ ...req, host, runId }),
+      reachable: (host) => this.host(host).transport.reach?.().connected !== false,
+    });
   }
 
   /** Parses params without touching the host beyond reading its declared services. */
@@ -169,7 +216,7 @@ export class Engine {
       throw err;
     }
     const run: RunRow = {
-      id: newId('r'),
+      id: req.runId ?? newId('r'),
       runbook: runbook.id,
       host: host.name,
       params: JSON.stringify(params),

@@ -3,6 +3,7 @@ import { reportFacts, takeFacts, type ReportFacts } from '../../runbooks/report.
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { isUserError } from '../engine/errors.js';
+import { mapLimit } from '../engine/fleet.js';
 import type { PostView, Publisher } from '../engine/publish.js';
 import type { Action, Actor } from '../engine/view.js';
 import { reportsPosted } from '../metrics.js';
@@ -51,6 +52,8 @@ export class Reporter {
       hosts: readonly string[];
       log: Logger;
       now?: () => number;
+      /** How many hosts are read at once, and how long one may take (`fleet:`); default 8 and 30 s. */
+      fleet?: Config['fleet'];
     },
   ) {}
 
@@ -58,15 +61,41 @@ export class Reporter {
     return this.deps.now?.() ?? Date.now();
   }
 
-  /** One report per host (all configured hosts, or the one asked for), posted one after the other. */
+  /**
+   * One report per host (all configured hosts, or the one asked for). The hosts are read in
+   * parallel, a bounded number at once, so a slow or dead host delays no other's report beyond
+   * its own timeout; the reports are posted one after the other, in configuration order.
+   */
   async post(req: ReportRequest): Promise<PostedReport[]> {
     const hosts = req.host === undefined ? this.deps.hosts : [this.deps.engine.host(req.host).name];
+    const fleet = this.deps.fleet ?? { concurrency: 8, hostTimeoutSeconds: 30 };
+    const gathered = await mapLimit(hosts, fleet.concurrency, (host) => this.gatherInTime(host, req, fleet.hostTimeoutSeconds * 1000));
     const out: PostedReport[] = [];
-    for (const host of hosts) out.push(await this.postOne(host, req));
+    for (const [n, host] of hosts.entries()) out.push(await this.postOne(host, req, gathered[n]!));
     return out;
   }
 
-  private async gather(host: string, req: ReportRequest): Promise<{ facts: ReportFacts; runId: string | null }> {
+  /** {@link gather}, or after `timeoutMs` a section saying the host did not answer (its run goes on, in /audit). */
+  private async gatherInTime(host: string, req: ReportRequest, timeoutMs: number): Promise<{ facts: ReportFacts; runId: string | null }> {
+    // One host alone has nobody to wait for: its report takes what it takes, as before.
+    if (this.deps.hosts.length === 1) return this.gather(host, req);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    const runId = newId('r');
+    const gathering = this.gather(host, req, runId);
+    try {
+      const got = await Promise.race([gathering, late]);
+      if (got) return got;
+      this.deps.log.warn({ host, runId, timeoutMs }, 'report: the host did not answer in time; reporting it unreachable');
+      return { facts: { host, at: this.now(), reachable: false, error: `no answer within ${Math.round(timeoutMs / 1000)} s (its report run ${runId} goes on; /audit run:${runId} shows it)`, problems: [] }, runId };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async gather(host: string, req: ReportRequest, runId = newId('r')): Promise<{ facts: ReportFacts; runId: string | null }> {
     const c = this.deps.config;
     const origin = req.trigger === 'command' ? undefined : `the report schedule "${c.schedule}" (${c.timeZone})${req.trigger === 'late' ? ', late' : ''}`;
     try {
@@ -77,6 +106,7 @@ export class Reporter {
         actor: req.actor,
         channelId: null,
         origin,
+        runId,
       });
       const facts = takeFacts(view.runId);
       if (facts) return { facts, runId: view.runId };
@@ -101,8 +131,8 @@ export class Reporter {
     return undefined;
   }
 
-  private async postOne(host: string, req: ReportRequest): Promise<PostedReport> {
-    const { facts, runId } = await this.gather(host, req);
+  private async postOne(host: string, req: ReportRequest, gathered: { facts: ReportFacts; runId: string | null }): Promise<PostedReport> {
+    const { facts, runId } = gathered;
     const now = this.now();
     const previousRow = facts.reachable ? this.deps.reports.latestReachable(host) : undefined;
     const previous = previousRow ? reportFacts.safeParse(JSON.parse(previousRow.facts)) : undefined;

@@ -38,6 +38,8 @@ export interface HarnessOptions {
   report?: Record<string, unknown>;
   /** Config `alerts:` (alertname → runbook routes). */
   alerts?: { alertname: string; runbook: string; params?: Record<string, string> }[];
+  /** The `fleet:` section (concurrency, hostTimeoutSeconds of runs on a group of hosts). */
+  fleet?: Record<string, unknown>;
   /** OPSBOT_ALERTMANAGER_TOKEN for the bot (unset: the Alertmanager route answers 503). */
   alertmanagerToken?: string;
 }
@@ -66,6 +68,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
     database: { path: opts.databasePath ?? join(dir, 'opsbot.db') },
     ...(opts.report ? { report: opts.report } : {}),
+    ...(opts.fleet ? { fleet: opts.fleet } : {}),
     http: { listen: '127.0.0.1:0' },
     alerts: opts.alerts ?? [],
     log: { level: 'debug' },

@@ -16,9 +16,13 @@ describe('slash command definitions', () => {
     expect(errors.flat).toEqual([]);
   });
 
-  it('offer a host choice only when there is more than one host', () => {
+  it('offer a host option only when there is more than one host, autocompleted (a host, a group or all) rather than 25 fixed choices', () => {
     expect(hostOption(['production'], 'restart')).toBeUndefined();
-    expect(hostOption(['vps-1', 'vps-2'], 'restart')).toMatchObject({ choices: [{ name: 'vps-1', value: 'vps-1' }, { name: 'vps-2', value: 'vps-2' }] });
+    for (const name of ['ps', 'stats', 'restart', 'logs', 'top', 'report']) {
+      const o = hostOption(['vps-1', 'vps-2'], name);
+      expect(o, name).toMatchObject({ autocomplete: true });
+      expect(o && 'choices' in o ? o.choices : undefined, name).toBeUndefined();
+    }
   });
 
   it('every runbook a command names exists, with the seed documentation filled in', () => {

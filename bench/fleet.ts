@@ -1,0 +1,89 @@
+/**
+ * `npx tsx bench/fleet.ts` (staging up; under the e2e lock on a shared machine): `/ps host:all`
+ * against `/ps` on one host, end to end (real bot, Discord double, SSH to the staging machine).
+ *
+ * Three configured hosts reach the one staging machine (one sshd and Docker engine under three
+ * names, as in test/e2e/load.test.ts): each has its own SSH connection, lookups and locks, so the
+ * figures show the bot's side of a fleet run; separate machines would each do their own share.
+ * Then a fourth host on a loopback port nothing listens on (dead), and a fifth on one that accepts
+ * and never speaks SSH (hung): what each adds to `/ps host:all`.
+ *
+ * Targets (issue 10): total ≤ 1.5× the slowest single host; a dead host adds no more than its timeout.
+ */
+import { createServer, type Socket } from 'node:net';
+import { textOf } from '../test/e2e/util.js';
+import { startHarness, type Harness } from '../test/e2e/harness.js';
+import type { DoubleMessage } from '../test/discord-double/index.js';
+import { formatTable, median, ms, ratio, timed, verdict, type Row } from './lib.js';
+
+const RUNS = 7;
+const HOST_TIMEOUT_S = 5;
+const say = (msg: string): void => void process.stderr.write(`[bench fleet] ${msg}\n`);
+
+async function ps(h: Harness, host: string, done: RegExp): Promise<number> {
+  const t = await timed(() => h.double.sendCommand({ name: 'ps', options: { host }, member: 'viewer', channel: 'alerts' }).waitForReply((m: DoubleMessage) => done.test(textOf(m)), { timeoutMs: 60_000 }));
+  return t.ms;
+}
+
+async function series(h: Harness, host: string, done: RegExp): Promise<number[]> {
+  await ps(h, host, done); // warm-up: connection, compose flavour, project name
+  const out: number[] = [];
+  for (let n = 0; n < RUNS; n++) out.push(await ps(h, host, done));
+  return out;
+}
+
+const dead = createServer();
+await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+const deadPort = (dead.address() as { port: number }).port;
+await new Promise<void>((resolve) => dead.close(() => resolve()));
+const held: Socket[] = [];
+const hung = createServer((s) => {
+  held.push(s);
+  s.on('error', () => undefined);
+});
+await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+const hungPort = (hung.address() as { port: number }).port;
+
+const rows: Row[] = [];
+const notes: string[] = [];
+say('three live hosts');
+const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S } });
+let singleMedians: number[] = [];
+try {
+  for (const host of ['staging', 'staging-2', 'staging-3']) {
+    const s = await series(live, host, /services running|not running/);
+    singleMedians.push(median(s));
+    rows.push({ metric: `/ps host:${host}`, measured: `${ms(median(s))} median of ${RUNS}`, target: 'baseline', verdict: 'n/a' });
+  }
+  const all = await series(live, 'all', /\d+ ok · \d+ failing · \d+ unreachable/);
+  const slowest = Math.max(...singleMedians);
+  rows.push({ metric: '/ps host:all (3 live hosts)', measured: `${ms(median(all))} median of ${RUNS} (${ratio(median(all) / slowest)} the slowest single)`, target: '≤ 1.5× the slowest single host', verdict: verdict(median(all) <= 1.5 * slowest) });
+} finally {
+  await live.stop();
+}
+
+say('three live hosts, one dead, one hung');
+const faulty = await startHarness({
+  hostCount: 5,
+  fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S },
+  hostConfig: (n) => (n === 3 ? { port: deadPort } : n === 4 ? { port: hungPort } : {}),
+});
+try {
+  const withDead = await series(faulty, 'staging-4', /Cannot connect|❌/);
+  rows.push({ metric: '/ps on the dead host alone', measured: `${ms(median(withDead))} median of ${RUNS}`, target: 'refused at once', verdict: 'n/a' });
+  const all = await series(faulty, 'all', /\d+ ok · \d+ failing · \d+ unreachable/);
+  const slowest = Math.max(...singleMedians);
+  rows.push({
+    metric: '/ps host:all (3 live, 1 dead, 1 hung)',
+    measured: `${ms(median(all))} median of ${RUNS}`,
+    target: `≤ slowest live + ${HOST_TIMEOUT_S} s timeout (${ms(slowest + HOST_TIMEOUT_S * 1000)})`,
+    verdict: verdict(median(all) <= slowest + HOST_TIMEOUT_S * 1000),
+  });
+  notes.push(`The hung host accepts TCP and never sends the SSH banner: without the per-host timeout the run would wait for SSH's own 10 s handshake limit.`);
+} finally {
+  await faulty.stop();
+  for (const s of held) s.destroy();
+  hung.close();
+}
+singleMedians = [];
+process.stdout.write(`${formatTable(rows)}\n\n${notes.join('\n')}\n`);
