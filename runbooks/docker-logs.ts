@@ -55,8 +55,33 @@ export async function containerLogs(host: Host, containerId: string, opts: { tai
   const stream = await new Promise<Readable>((resolve, reject) => {
     modem.dial({ path: `/containers/${containerId}/logs?`, method: 'GET', isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' }, options }, (err, s) => (err ? reject(err) : resolve(s)));
   });
-  const tail = new Tail(opts.cap ?? LOG_BYTE_CAP);
-  const tty = info.Config.Tty;
+  return readLogStream(stream, info.Config.Tty, opts.cap ?? LOG_BYTE_CAP);
+}
+
+/**
+ * A swarm service's log (all its tasks, on whichever node they run) through the Docker API of the
+ * manager: `docker service logs` without the CLI, streamed and byte-capped like containerLogs.
+ * Swarm applies `tail` to each task and sends the tasks one after the other: the lines are merged
+ * by their timestamps (kept at the start of each line) and the newest `tail` of them kept.
+ */
+export async function serviceLogs(host: Host, serviceId: string, opts: { tail: number; since?: number; cap?: number }): Promise<ContainerLogs> {
+  const service = host.docker.getService(serviceId);
+  const info = (await service.inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { TTY?: boolean } } } };
+  const options = { follow: false, stdout: true, stderr: true, timestamps: true, tail: opts.tail, ...(opts.since === undefined ? {} : { since: opts.since }) };
+  const modem = service.modem as { dial(o: object, cb: (err: Error | null, stream: Readable) => void): void };
+  const stream = await new Promise<Readable>((resolve, reject) => {
+    modem.dial({ path: `/services/${serviceId}/logs?`, method: 'GET', isStream: true, statusCodes: { 200: true, 404: 'no such service', 500: 'server error', 503: 'node is not part of a swarm' }, options }, (err, s) => (err ? reject(err) : resolve(s)));
+  });
+  const read = await readLogStream(stream, info.Spec?.TaskTemplate?.ContainerSpec?.TTY === true, opts.cap ?? LOG_BYTE_CAP);
+  // RFC 3339 timestamps of one clock sort as text; a stable sort keeps each task's own order.
+  const lines = read.text.split('\n').filter((l) => l.length > 0);
+  lines.sort((a, b) => (a.slice(0, a.indexOf(' ')) < b.slice(0, b.indexOf(' ')) ? -1 : a.slice(0, a.indexOf(' ')) > b.slice(0, b.indexOf(' ')) ? 1 : 0));
+  const kept = lines.slice(-opts.tail);
+  return { text: kept.length > 0 ? `${kept.join('\n')}\n` : '', droppedBytes: read.droppedBytes };
+}
+
+async function readLogStream(stream: Readable, tty: boolean, cap: number): Promise<ContainerLogs> {
+  const tail = new Tail(cap);
   let pending = Buffer.alloc(0);
   let frameLeft = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { UserError } from '../src/engine/errors.js';
 import { defineRunbook, type StepContext, type StepOutcome } from '../src/engine/runbook.js';
 import type { Host } from '../src/host/index.js';
-import { containerLogs } from './docker-logs.js';
+import { containerLogs, serviceLogs } from './docker-logs.js';
 import { serviceName } from './params.js';
 import { statsTable, usageOfLine } from './stats.js';
+import { swarmScaleArgv, swarmScaleTo, swarmUsage } from './swarm.js';
 
 const params = z.object({
   service: serviceName.describe('Service using too much CPU or memory'),
@@ -56,7 +57,7 @@ async function scaleTo(ctx: StepContext<Params>, n: number): Promise<StepOutcome
 export const highUsage = defineRunbook({
   id: 'high-usage',
   title: (p: Params) => `High usage: ${p.service}`,
-  summary: "A service's stats, processes and last 200 log lines; then (confirmed) scale it to N containers.",
+  summary: "A service's stats, processes and last 200 log lines; then (confirmed) scale it to N containers (on a swarm host: `docker service scale`).",
   docs: {
     seedSection: 'Handle High CPU/Memory Usage',
     trigger: ['CPU > 80% for 5 minutes', 'Memory > 85% utilization', 'Container restarts due to OOM'],
@@ -71,7 +72,10 @@ export const highUsage = defineRunbook({
     {
       title: 'Container stats',
       mutates: false,
-      async run({ host, params: p, exec }) {
+      async run(ctx) {
+        const { host, params: p, exec } = ctx;
+        // A stack's service: its replicas and nodes (its tasks may run on other nodes than the manager).
+        if (host.swarm) return swarmUsage(ctx, p.service);
         const mine = await running(host, p.service);
         if (mine.length === 0) throw new UserError('service.not-running', `Service "${p.service}" has no running container; there is no usage to look at. /ps shows its state.`);
         const names = mine.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
@@ -93,6 +97,7 @@ export const highUsage = defineRunbook({
       title: 'Processes',
       mutates: false,
       async run({ host, params: p, note }) {
+        if (host.swarm) return { ok: true, summary: 'not read on a swarm host: the tasks may run on any node (the manager cannot list their processes)' };
         const c = (await running(host, p.service)).at(-1);
         if (!c) throw new UserError('service.not-running', `Service "${p.service}" has no running container.`);
         note(`docker API: top ${p.service}`);
@@ -105,18 +110,24 @@ export const highUsage = defineRunbook({
       title: `Last ${LOG_LINES} log lines`,
       mutates: false,
       async run({ host, params: p, note }) {
-        const c = (await running(host, p.service)).at(-1);
-        if (!c) throw new UserError('service.not-running', `Service "${p.service}" has no running container.`);
-        note(`docker API: logs ${p.service} --tail ${LOG_LINES}`);
-        const { text } = await containerLogs(host, c.Id, { tail: LOG_LINES });
+        let text: string;
+        if (host.swarm) {
+          note(`docker API: service logs ${host.swarmServiceName(p.service)} --tail ${LOG_LINES}`);
+          ({ text } = await serviceLogs(host, host.swarmServiceName(p.service), { tail: LOG_LINES }));
+        } else {
+          const c = (await running(host, p.service)).at(-1);
+          if (!c) throw new UserError('service.not-running', `Service "${p.service}" has no running container.`);
+          note(`docker API: logs ${p.service} --tail ${LOG_LINES}`);
+          ({ text } = await containerLogs(host, c.Id, { tail: LOG_LINES }));
+        }
         return { ok: true, summary: `${text.split('\n').filter(Boolean).length} lines`, output: text.trimEnd() || '(no log lines)', outputTitle: `${p.service}: last ${LOG_LINES} log lines` };
       },
     },
     {
       title: 'Scale up (temporary mitigation)',
       mutates: true,
-      plan: async ({ host, params: p }) => [await host.composeArgv(scaleArgs(p.service, p.replicas))],
-      run: (ctx) => scaleTo(ctx, ctx.params.replicas),
+      plan: async ({ host, params: p }) => [host.swarm ? swarmScaleArgv(host, p.service, p.replicas) : await host.composeArgv(scaleArgs(p.service, p.replicas))],
+      run: (ctx) => (ctx.host.swarm ? swarmScaleTo(ctx, ctx.params.service, ctx.params.replicas) : scaleTo(ctx, ctx.params.replicas)),
     },
   ],
   // Scaling is a mitigation to take back once the cause is fixed, not only after a failure.
@@ -127,9 +138,9 @@ export const highUsage = defineRunbook({
       mutates: true,
       plan: async ({ host, params: p }) => {
         if (p.before === undefined || p.before < 1) throw new UserError('rollback.no-record', `The run recorded no container count for ${p.service} before scaling; nothing was run. Use /ps and /runbook high-usage to set the count you want.`);
-        return [await host.composeArgv(scaleArgs(p.service, p.before))];
+        return [host.swarm ? swarmScaleArgv(host, p.service, p.before) : await host.composeArgv(scaleArgs(p.service, p.before))];
       },
-      run: (ctx) => scaleTo(ctx, ctx.params.before ?? 1),
+      run: (ctx) => (ctx.host.swarm ? swarmScaleTo(ctx, ctx.params.service, ctx.params.before ?? 1) : scaleTo(ctx, ctx.params.before ?? 1)),
     },
   ],
   followUps: (p, host) => [{ id: `logs:${host}:${p.service}`, label: 'Logs', style: 'secondary' }],

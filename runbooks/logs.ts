@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRunbook } from '../src/engine/runbook.js';
-import { LOG_BYTE_CAP, containerLogs } from './docker-logs.js';
+import { LOG_BYTE_CAP, containerLogs, serviceLogs } from './docker-logs.js';
 import { serviceName, since, sinceToUnix } from './params.js';
 
 const params = z.object({
@@ -46,10 +46,18 @@ export const logs = defineRunbook({
       title: 'Read logs',
       mutates: false,
       async run({ host, params: p, note }) {
-        const c = await host.requireContainer(p.service);
         const tail = tailOf(p);
-        note(`docker API: logs ${p.service} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
-        const read = await containerLogs(host, c.Id, { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) });
+        const window = { tail, ...(p.since ? { since: sinceToUnix(p.since) } : {}) };
+        let read;
+        if (host.swarm) {
+          // A stack's service: `docker service logs` through the API, every task on every node.
+          note(`docker API: service logs ${host.swarmServiceName(p.service)} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
+          read = await serviceLogs(host, host.swarmServiceName(p.service), window);
+        } else {
+          const c = await host.requireContainer(p.service);
+          note(`docker API: logs ${p.service} --tail ${tail}${p.since ? ` --since ${p.since}` : ''}`);
+          read = await containerLogs(host, c.Id, window);
+        }
         let text = read.text;
         const count = lineCount(text);
         let summary = `${count} line${count === 1 ? '' : 's'}`;

@@ -4,16 +4,18 @@ import { defineRunbook, type StepContext } from '../src/engine/runbook.js';
 import { containerLogs } from './docker-logs.js';
 import { healthCheck } from './health-check.js';
 import { serviceName } from './params.js';
+import { swarmCurrent, swarmForceUpdate, swarmForceUpdateArgv, swarmVerify } from './swarm.js';
 
 const params = z.object({ service: serviceName });
 type Params = z.infer<typeof params>;
 
-const compose = (args: string[]) => ({ host, params: p }: { host: StepContext<Params>['host']; params: Params }) => host.composeArgv([...args, p.service]).then((a) => [a]);
+// On a swarm host (orchestrator: swarm) the same steps use Swarm's own operations (runbooks/swarm.ts).
+const compose = (args: string[]) => ({ host, params: p }: { host: StepContext<Params>['host']; params: Params }) => (host.swarm ? Promise.resolve([swarmForceUpdateArgv(host, p.service)]) : host.composeArgv([...args, p.service]).then((a) => [a]));
 
 export const restart = defineRunbook({
   id: 'restart',
   title: (p: Params) => `Restart ${p.service}`,
-  summary: 'Restart a compose service, then verify it runs, answers its health check and logs no errors.',
+  summary: 'Restart a compose service (on a swarm host: `docker service update --force`), then verify it runs, answers its health check and logs no errors.',
   docs: {
     seedSection: 'Restart AdonisJS Backend Service',
     trigger: ['5xx errors in application logs', 'High response times', 'Configuration changes requiring restart', 'Memory leaks observed'],
@@ -28,6 +30,7 @@ export const restart = defineRunbook({
       title: 'Current state',
       mutates: false,
       async run(ctx) {
+        if (ctx.host.swarm) return swarmCurrent(ctx, ctx.params.service);
         ctx.note(`docker API: inspect ${ctx.params.service}`);
         const c = await ctx.host.requireContainer(ctx.params.service);
         return { ok: true, summary: `${c.State} (${c.Status})` };
@@ -38,6 +41,7 @@ export const restart = defineRunbook({
       mutates: true,
       plan: compose(['restart']),
       async run(ctx) {
+        if (ctx.host.swarm) return swarmForceUpdate(ctx, ctx.params.service);
         const res = await ctx.compose(['restart', ctx.params.service]);
         const out = (res.stdout + res.stderr).trim();
         if (res.timedOut) return { ok: false, summary: `timed out after ${Math.round(res.durationMs / 1000)} s`, output: out };
@@ -49,6 +53,7 @@ export const restart = defineRunbook({
       mutates: false,
       async run(ctx) {
         const { host, params: p } = ctx;
+        if (host.swarm) return swarmVerify(ctx, p.service);
         ctx.note(`docker API: inspect ${p.service} until running`);
         const deadline = Date.now() + 60_000;
         let state = await host.docker.getContainer((await host.requireContainer(p.service)).Id).inspect();
@@ -88,6 +93,8 @@ export const restart = defineRunbook({
       mutates: true,
       plan: compose(['up', '-d', '--no-deps', '--force-recreate']),
       async run(ctx) {
+        // A swarm service's tasks are recreated from its spec the same way a restart does it.
+        if (ctx.host.swarm) return swarmForceUpdate(ctx, ctx.params.service);
         const res = await ctx.compose(['up', '-d', '--no-deps', '--force-recreate', ctx.params.service]);
         return { ok: res.exitCode === 0, summary: res.exitCode === 0 ? 'recreated' : `exit code ${res.exitCode}`, output: (res.stdout + res.stderr).trim() || '(no output)', outputTitle: 'compose up output' };
       },

@@ -70,6 +70,20 @@ const hostBase = z.object({
   healthChecks: z.record(z.string(), healthCheck).default({}).describe('Per compose service, a URL that must answer 2xx after a restart'),
   /** Prometheus' base URL as the host reaches it (fetched on the host); the health runbook lists its firing alerts. */
   prometheusUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional().describe('Prometheus\' base URL as the host reaches it: /runbook health lists its firing alerts'),
+  /**
+   * `swarm`: the host is a Swarm manager and its services are those of a stack (`stack`), managed
+   * through Swarm's own operations (`docker service update --force`…) and read from the Swarm API.
+   */
+  orchestrator: z.enum(['compose', 'swarm']).default('compose').describe('compose: a compose project (projectDir, composeFiles); swarm: a Docker Swarm manager whose services are those of the stack `stack`'),
+  /** The stack (`docker stack deploy … NAME`) whose services a swarm host manages. */
+  stack: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a stack name (lowercase letters, digits, `_`, `-`)').optional().describe('orchestrator: swarm only: the stack (`docker stack deploy -c FILE NAME`) whose services the bot manages'),
+  /** A Docker engine other than the SSH user's default (e.g. a second engine on one machine): every docker command and the Docker API use it. */
+  dockerHost: z
+    .string()
+    .regex(/^unix:\/\/\/[A-Za-z0-9_./-]+$/, 'must be unix:///PATH of the engine\'s socket on the host')
+    .refine((h) => !`/${h.slice('unix://'.length)}/`.includes('/../'), 'must not contain ..')
+    .optional()
+    .describe('The Docker engine\'s socket on the host when it is not the user\'s default (unix:///PATH): the bot passes `docker --host=unix:///PATH`, which deploy/opsbot-guard accepts for the sockets in OPSBOT_GUARD_DOCKER_HOSTS'),
   /** What this host calls the parts the runbooks use (the seed's names by default); see src/engine/parts.ts. */
   parts: hostParts,
   /** Groups a `host:` option may name instead of one host (read-only runs fan out over them; src/engine/targets.ts). */
@@ -211,6 +225,10 @@ export const configSchema = z
         if (names.includes(g)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" has the name of a host; a \`host:\` value must name one or the other` });
         if (h.groups.indexOf(g) !== j) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" is listed twice` });
       });
+    });
+    cfg.hosts.forEach((h, i) => {
+      if (h.orchestrator === 'swarm' && h.stack === undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'stack'], message: 'a host with orchestrator: swarm must name its stack (the NAME of `docker stack deploy -c FILE NAME`)' });
+      if (h.orchestrator === 'compose' && h.stack !== undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'stack'], message: 'stack is for orchestrator: swarm hosts; this host manages a compose project' });
     });
     if (cfg.defaultHost !== undefined && !names.includes(cfg.defaultHost)) {
       ctx.addIssue({ code: 'custom', path: ['defaultHost'], message: `names no host (known: ${names.join(', ')})` });

@@ -6,6 +6,7 @@ import { UserError } from '../engine/errors.js';
 import { commandLabel, hostCommandDuration, hostCommands } from '../metrics.js';
 import { dockerOver } from './docker.js';
 import { Lookup } from './lookup.js';
+import { readStack, serviceTasks, stackDocument, type SwarmServiceState, type SwarmTask } from './swarm.js';
 import type { ExecResult, Transport } from './transport.js';
 
 export type ComposeFlavour = 'v1' | 'v2';
@@ -66,6 +67,7 @@ export class Host {
   private readonly project = new Lookup(() => this.findProject(), Number.POSITIVE_INFINITY);
   private readonly snapshot = new Lookup(() => this.readServiceStates());
   private readonly containerList = new Lookup(() => this.listContainers());
+  private readonly stackSnapshot = new Lookup(() => readStack(this.docker, this.name, this.stack));
 
   constructor(
     readonly config: HostConfig,
@@ -79,11 +81,45 @@ export class Host {
     });
     if (config.compose !== 'auto') this.flavour.set(config.compose);
     if (config.composeProject !== undefined) this.project.set(config.composeProject);
+    // A swarm host's "project" is its stack: the concurrency keys and the warm-up use that name.
+    if (config.stack !== undefined) this.project.set(config.stack);
+  }
+
+  /** A Swarm manager whose services are those of a stack (`orchestrator: swarm`). */
+  get swarm(): boolean {
+    return this.config.orchestrator === 'swarm';
+  }
+
+  /** The stack a swarm host manages (the schema requires one for such a host). */
+  get stack(): string {
+    if (this.config.stack === undefined) throw new UserError('host.not-swarm', `Host "${this.name}" manages a compose project, not a swarm stack.`);
+    return this.config.stack;
+  }
+
+  /** Swarm's name of a stack service: `<stack>_<service>`, as `docker stack deploy` names it. */
+  swarmServiceName(service: string): string {
+    return `${this.stack}_${service}`;
+  }
+
+  /** The argv of a docker CLI command on this host's engine (`--host=` when it is not the default). */
+  dockerArgv(args: readonly string[]): string[] {
+    return ['docker', ...(this.config.dockerHost === undefined ? [] : [`--host=${this.config.dockerHost}`]), ...args];
+  }
+
+  /** A swarm host's stack: services, replicas wanted and running, nodes; concurrent callers share one read. */
+  stackStates(): Promise<SwarmServiceState[]> {
+    return this.stackSnapshot.get();
+  }
+
+  /** The tasks of one service of the stack, newest first. */
+  async swarmTasks(service: string): Promise<SwarmTask[]> {
+    const inspected = (await this.docker.getService(this.swarmServiceName(service)).inspect()) as { ID: string };
+    return serviceTasks(this.docker, inspected.ID);
   }
 
   /** The host's Docker API (dockerode over channels of the SSH link), made on first use. */
   get docker(): Docker {
-    this.dockerLink ??= dockerOver(() => this.transport.openDockerStream(), this.config.name);
+    this.dockerLink ??= dockerOver(() => this.transport.openDockerStream(this.config.dockerHost), this.config.name);
     return this.dockerLink.docker;
   }
 
@@ -155,6 +191,8 @@ export class Host {
   }
 
   private async readComposeConfig(): Promise<ComposeConfig> {
+    // A stack's services come from the Swarm API (their specs), not from a compose file.
+    if (this.swarm) return stackDocument(this.docker, this.name, this.stack);
     // The whole configuration, not `config --services`: one process gives the services and the
     // resolved environment (whose values the redaction must know).
     const res = await this.compose(['config'], { timeoutMs: 30_000 });

@@ -41,8 +41,8 @@ export class LocalTransport implements Transport {
     });
   }
 
-  async openDockerStream(): Promise<Duplex> {
-    const child = spawn('docker', ['system', 'dial-stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  async openDockerStream(dockerHost?: string): Promise<Duplex> {
+    const child = spawn('docker', [...(dockerHost === undefined ? [] : [`--host=${dockerHost}`]), 'system', 'dial-stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
     // Without this listener a host with no `docker` binary would crash the whole bot (ENOENT).
     child.on('error', (err) => stream.destroy(err));

@@ -196,9 +196,10 @@ export class SshTransport implements Transport {
     }
   }
 
-  async openDockerStream(): Promise<Duplex> {
+  async openDockerStream(dockerHost?: string): Promise<Duplex> {
+    const argv = ['docker', ...(dockerHost === undefined ? [] : [`--host=${dockerHost}`]), 'system', 'dial-stdio'];
     // Docker API sockets are long-lived; give them a generous window to get a channel.
-    return this.openChannel(commandLine(['docker', 'system', 'dial-stdio']), Date.now() + 30_000, ['docker', 'system', 'dial-stdio']);
+    return this.openChannel(commandLine(argv), Date.now() + 30_000, argv);
   }
 
   onDisconnect(listener: () => void): void {

@@ -29,8 +29,11 @@ export interface ExecResult {
 export interface Transport {
   readonly description: string;
   exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult>;
-  /** A byte stream to the host's Docker API (`docker system dial-stdio`). */
-  openDockerStream(): Promise<Duplex>;
+  /**
+   * A byte stream to the host's Docker API (`docker system dial-stdio`); `dockerHost` (unix:///PATH)
+   * names an engine other than the user's default (`docker --host=… system dial-stdio`).
+   */
+  openDockerStream(dockerHost?: string): Promise<Duplex>;
   /** Called when the link drops, so streams riding on it can be dropped too. */
   onDisconnect(listener: () => void): void;
   /**

@@ -88,6 +88,9 @@ const ALLOWED: [string[], string | undefined][] = [
   [['ufw', 'status'], undefined],
   [['sed', '-i', `\\#AAAAC3NzaC1lZDI1NTE5AAAAI${'x'.repeat(40)}+/#d`, '.ssh/authorized_keys'], undefined],
   [['tee', '-a', '.ssh/authorized_keys'], undefined],
+  // orchestrator: swarm: restart is Swarm's own update of one service of the stack, detached.
+  [['docker', 'service', 'update', '--detach', '--force', 'shop_api'], P],
+  [['docker', 'service', 'scale', '--detach', 'shop_api=3'], P],
   // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
   [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
 ];
@@ -236,6 +239,21 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', 'backups'], P],
     [['docker', 'exec', 'brainbytes_mongo_1', 'ls', '-l', '--full-time', '/backups', '/root'], P],
     [['docker', 'exec', 'brainbytes_mongo_1', 'sh', '-c', 'ls'], P],
+    // swarm: a forced update of one stack service (<stack>_<service>), nothing else of `service`.
+    [['docker', 'service', 'update', '--detach', '--force', '--image', 'evil:latest', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--force', 'shop_api', 'shop_worker'], P],
+    [['docker', 'service', 'update', '--detach', '--force', '--mount-add', 'type=bind,src=/,dst=/host', 'shop_api'], P],
+    [['docker', 'service', 'update', '--force', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--force', 'api'], P],
+    [['docker', 'service', 'update', '--detach', '--force', '-shop_api'], P],
+    [['docker', 'service', 'rm', 'shop_api'], P],
+    [['docker', 'service', 'create', 'busybox'], P],
+    // swarm scale: one service, 1–10 replicas, as high-usage's compose scale.
+    [['docker', 'service', 'scale', '--detach', 'shop_api=0'], P],
+    [['docker', 'service', 'scale', '--detach', 'shop_api=11'], P],
+    [['docker', 'service', 'scale', '--detach', 'shop_api=2', 'shop_worker=2'], P],
+    [['docker', 'service', 'scale', 'shop_api=2'], P],
+    [['docker', 'service', 'scale', '--detach', 'api=2'], P],
   ];
   it.each(NOT_ALLOWED.map(([argv, cwd]) => [commandLine(argv, cwd), argv] as const))('refuses the argv of %s', (line) => {
     const res = guard(line);
@@ -256,6 +274,28 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
       expect(res.code, bad).toBe(126);
       expect(res.stderr).toMatch(/^opsbot-guard: refused: cd: .* is not in OPSBOT_GUARD_PROJECT_DIRS\n$/);
     }
+  });
+
+  it('docker --host=unix:///PATH: the same shapes, on a socket listed in OPSBOT_GUARD_DOCKER_HOSTS only', () => {
+    const sock = '/var/lib/opsbot-staging/swarm/docker.sock';
+    const env = { OPSBOT_GUARD_DOCKER_HOSTS: `/run/other.sock:${sock}` };
+    for (const argv of [
+      ['docker', `--host=unix://${sock}`, 'system', 'dial-stdio'],
+      ['docker', `--host=unix://${sock}`, 'service', 'update', '--detach', '--force', 'shop_api'],
+    ]) {
+      const res = guard(commandLine(argv), { env });
+      expect(res.stderr).toBe('');
+      expect(decoded(res.stdout)).toEqual(['', ...argv]);
+    }
+    const refused = (argv: string[], e: Record<string, string> = env) => guard(commandLine(argv), { env: e }).stderr;
+    // Unset: no other engine at all (a read-only OPSBOT_GUARD_DOCKER_API must not be sidestepped).
+    expect(refused(['docker', `--host=unix://${sock}`, 'system', 'dial-stdio'], {})).toMatch(/^opsbot-guard: refused: docker --host: \S+ is not in OPSBOT_GUARD_DOCKER_HOSTS\n$/);
+    expect(refused(['docker', '--host=unix:///var/run/docker.sock', 'system', 'dial-stdio'])).toMatch(/is not in OPSBOT_GUARD_DOCKER_HOSTS/);
+    expect(refused(['docker', '--host=tcp://10.0.0.1:2375', 'ps'])).toMatch(/^opsbot-guard: refused: docker --host: only unix:\/\/\/PATH/);
+    expect(refused(['docker', `--host=unix://${sock}/../../../../run/docker.sock`, 'ps'])).toMatch(/only unix:\/\/\/PATH/);
+    // The socket does not widen the allow-list.
+    expect(refused(['docker', `--host=unix://${sock}`, 'service', 'rm', 'shop_api'])).toMatch(/not an allowed command/);
+    expect(refused(['docker', `--host=unix://${sock}`, `--host=unix://${sock}`, 'ps'])).toMatch(/not an allowed command/);
   });
 
   it('runs an allowed argv in its directory with no shell, and logs it', () => {
