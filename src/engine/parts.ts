@@ -33,11 +33,22 @@ export function serviceOf(config: HostConfig, part: keyof typeof SERVICE_PARTS):
 }
 
 /**
+ * The runbooks that know a swarm host (`orchestrator: swarm`): they read its stack through the
+ * Swarm API and change it with Swarm's own operations (runbooks/swarm.ts). The others read compose
+ * containers on the host, which a stack's tasks are not (they may run on any node of the swarm).
+ */
+export const SWARM_RUNBOOKS: readonly string[] = ['high-usage', 'logs', 'ps', 'restart'];
+
+/**
  * Why the runbook cannot run on this host, one reason per missing part (empty: it can). Reads
  * only the host's declared services (cached), never its containers: a stopped service is a state
  * the runbook reports, a service the compose file lacks is a part the host does not have.
  */
 export async function missingParts(rb: AnyRunbook, host: Host): Promise<string[]> {
+  // A rollback variant (`restart:rollback`) goes where its runbook goes.
+  if (host.swarm && !SWARM_RUNBOOKS.includes(rb.id.split(':')[0] ?? '')) {
+    return [`host ${host.name} is a swarm manager (stack ${host.stack}), and this runbook reads compose containers; on a swarm host: ${SWARM_RUNBOOKS.join(', ')}`];
+  }
   const needs = rb.needs ?? [];
   if (needs.length === 0) return [];
   const reasons: string[] = [];

@@ -147,4 +147,11 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
     expect((await commandsLogSince(mark)).filter((l) => l.includes('service update'))).toEqual([]);
     expect((await runningTasks('api')).map((t) => t.ID).sort()).toEqual(before);
   });
+
+  it('a command that reads compose containers is refused on the swarm host, before anything runs there', async () => {
+    const mark = await commandsLogMark();
+    const answer = await finalAnswer(h.double.sendCommand({ name: 'stats', options: { host: 'swarm' }, member: 'viewer', channel: 'alerts' }));
+    expect(textOf(answer)).toMatch(/cannot run on host "swarm": host swarm is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: high-usage, logs, ps, restart\. Nothing was run\./);
+    expect((await commandsLogSince(mark)).filter((l) => /docker (--host=\S+ )?stats/.test(l))).toEqual([]);
+  });
 });

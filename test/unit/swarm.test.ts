@@ -7,7 +7,9 @@ import { hostSchema } from '../../src/config/schema.js';
 import { Host } from '../../src/host/host.js';
 import { readStack, stackDocument } from '../../src/host/swarm.js';
 import type { Transport } from '../../src/host/transport.js';
+import { runbooks } from '../../runbooks/index.js';
 import { swarmForceUpdateArgv } from '../../runbooks/swarm.js';
+import { SWARM_RUNBOOKS, missingParts } from '../../src/engine/parts.js';
 
 const example = readFileSync('opsbot.example.yaml', 'utf8');
 
@@ -58,6 +60,18 @@ describe('a swarm host', () => {
     const compose = new Host(hostSchema.parse(base), transport);
     expect(compose.swarm).toBe(false);
     expect(() => compose.stack).toThrow(/manages a compose project, not a swarm stack/);
+  });
+});
+
+describe('runbooks on a swarm host', () => {
+  it('the runbooks that read compose containers are refused there before anything runs; the swarm-aware ones and their rollbacks are not', async () => {
+    const host = new Host(hostSchema.parse({ ...base, orchestrator: 'swarm', stack: 'shop' }), transport);
+    const byId = (id: string) => runbooks.find((r) => r.id === id)!;
+    for (const id of SWARM_RUNBOOKS) expect(await missingParts(byId(id), host), id).toEqual([]);
+    expect(await missingParts({ ...byId('restart'), id: 'restart:rollback' }, host)).toEqual([]);
+    expect((await missingParts(byId('stats'), host)).join()).toMatch(/host manager is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: high-usage, logs, ps, restart/);
+    // A compose host is unaffected.
+    expect(await missingParts(byId('stats'), new Host(hostSchema.parse(base), transport))).toEqual([]);
   });
 });
 
