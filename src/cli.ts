@@ -119,7 +119,7 @@ the current directory, with an audit kept in memory.
       if (explicit || existsSync(path)) {
         const config = loadConfigOrExit(path);
         ({ hosts } = config);
-        engineConfig = { gates: config.gates, defaultHost: config.defaultHost };
+        engineConfig = { gates: config.gates, defaultHost: config.defaultHost, fleet: config.fleet };
         database = config.database.path;
         source = path;
         level = config.log.level;

@@ -29,7 +29,7 @@ export const rolesFor = (role: Role): Role[] => ROLES.slice(0, ROLES.indexOf(rol
 
 export interface ConsoleOptions {
   hosts: HostConfig[];
-  engineConfig: Pick<Config, 'gates' | 'defaultHost'>;
+  engineConfig: Pick<Config, 'gates' | 'defaultHost'> & Partial<Pick<Config, 'fleet'>>;
   /** The audit database: the bot's own (so console runs are in its audit and share its locks), or `:memory:`. */
   databasePath: string;
   role: Role;

@@ -84,7 +84,8 @@ export function renderView(view: RunView, p: Painter, pageLines: number): Render
   if (view.fields.length > 0) {
     const width = Math.min(24, Math.max(...view.fields.map((f) => f.name.length)));
     for (const f of view.fields) {
-      const [first = '', ...rest] = (f.value || '—').split('\n');
+      // Values carry the same Markdown as descriptions (a fleet run's sections hold whole run results).
+      const [first = '', ...rest] = markdown(f.value || '—', p);
       // Inline fields are short facts (a service's state, health, uptime): one row of a table.
       if (f.inline) lines.push(`  ${p.paint('bold', f.name.padEnd(width))}  ${[first, ...rest].join('  ·  ')}`);
       else lines.push(`  ${p.paint('bold', f.name.padEnd(width))}  ${first}`, ...rest.map((r) => `  ${' '.repeat(width)}  ${r}`));

@@ -38,7 +38,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (hung ? hung.close(() => resolve()) : resolve()));
 });
 
-const HOST_TIMEOUT_S = 4;
+/** Long enough for a live host's /ps or report on a busy 2-core machine, short of SSH's own 10 s handshake limit. */
+const HOST_TIMEOUT_S = 6;
 
 describe('a fleet: read-only commands on a group or all, in parallel, one section per host', () => {
   const h = useBot({
@@ -111,12 +112,12 @@ describe('a fleet: read-only commands on a group or all, in parallel, one sectio
     const text = textOf(answer);
     expect(text).toContain('**2 ok · 0 failing · 2 unreachable** (1 timed out)');
     expect(text).toMatch(new RegExp(`⌛ \`staging-4\` no answer within ${HOST_TIMEOUT_S} s`));
-    expect(section(answer, 'staging-4')?.value).toMatch(/no answer within 4 s; its run goes on \(\/audit run:r[A-Za-z0-9_-]{8}\)/);
+    expect(section(answer, 'staging-4')?.value).toMatch(new RegExp(`no answer within ${HOST_TIMEOUT_S} s; its run goes on \\(/audit run:r[A-Za-z0-9_-]{8}\\)`));
     expect(section(answer, 'staging')?.value).toMatch(/all 5 services running/);
     expect(section(answer, 'staging-3')?.value).toMatch(/ECONNREFUSED/);
     // The answer waited for the timeout, not for SSH's own 10 s handshake limit on the hung host.
     expect(took).toBeGreaterThanOrEqual(HOST_TIMEOUT_S * 1000);
-    expect(took).toBeLessThan(9_000);
+    expect(took).toBeLessThan(9_500);
   }, 90_000);
 
   it('/report host:eu: the hosts are read in parallel; the hung one is reported unreachable after its timeout and holds the other back no longer', async () => {
@@ -126,7 +127,7 @@ describe('a fleet: read-only commands on a group or all, in parallel, one sectio
     const text = textOf(answer);
     expect(text).toMatch(/\*\*staging\*\*: (✅|⚠️|🔴)/);
     expect(text).toMatch(/\*\*staging-4\*\*: 🔴/);
-    expect(took).toBeLessThan(9_000);
+    expect(took).toBeLessThan(9_500);
     const posted = h.double.channelMessages('alerts').filter((m) => (m.embeds?.[0]?.title ?? '').includes('Health report · staging-4'));
     expect(posted.length).toBeGreaterThan(0);
     expect(textOf(posted.at(-1)!)).toMatch(new RegExp(`no answer within ${HOST_TIMEOUT_S} s \\(its report run r[A-Za-z0-9_-]{8} goes on`));

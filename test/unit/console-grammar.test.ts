@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runbooks } from '../../runbooks/index.js';
 import { parseCommand, tokenize } from '../../src/console/grammar.js';
-import { Painter, actionWord, markdown, pagesOf } from '../../src/console/render.js';
+import { Painter, actionWord, markdown, pagesOf, renderView } from '../../src/console/render.js';
 
 describe('the console command line', () => {
   it('reads the slash commands as the Discord bot takes them', () => {
@@ -46,5 +46,13 @@ describe('the console renderer', () => {
     expect(actionWord('gate:rX:1:cancel')).toBe('cancel');
     expect(actionWord('rollback:rX')).toBe('rollback');
     expect(actionWord('logs:staging:adonisjs')).toBe('logs');
+  });
+
+  it('shows field values as terminal text too: a fleet run has a section per host holding its run result', () => {
+    const view = { runId: '-', title: 'Compose services · all 2 hosts', status: 'succeeded' as const, description: '**2 ok · 0 failing · 0 unreachable**', fields: [{ name: '✅ web-1', value: '✅ **Read service states** — all 5 running\n**adonisjs**: 🟢 running · `healthy`' }], blocks: [], actions: [], footer: '' };
+    const lines = renderView(view, new Painter(false), 40).lines;
+    expect(lines).toContain('2 ok · 0 failing · 0 unreachable');
+    expect(lines).toContain('  ✅ web-1  ✅ Read service states — all 5 running');
+    expect(lines).toContain('           adonisjs: 🟢 running · healthy');
   });
 });
