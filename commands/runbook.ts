@@ -118,7 +118,9 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
         if (services.has(option)) return hostServices(i, deps);
         const fromHost = completerOf(rb, option);
         if (!fromHost) return [];
-        return (await fromHost(deps.engine.host(i.options.getString('host') ?? undefined))).map((s) => ({ name: s.label, value: s.value }));
+        // The other options typed so far (the subcommand's), e.g. the service whose versions to suggest.
+        const given = Object.fromEntries((i.options.data[0]?.options ?? []).filter((o) => o.name !== option).map((o) => [o.name, o.value]));
+        return (await fromHost(deps.engine.host(i.options.getString('host') ?? undefined), given)).map((s) => ({ name: s.label, value: s.value }));
       },
     });
     subs.set(rb.id, cmd);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRunbook } from '../src/engine/runbook.js';
 import type { Host } from '../src/host/index.js';
-import { composeImage, healthGateStep, imageId, imageTag, parseImageRef, recordStep, repoDigest, rollbackSteps, runAll } from './images.js';
+import { checkVersionInRegistry, composeImage, healthGateStep, imageId, imageTag, parseImageRef, recordStep, repoDigest, rollbackSteps, runAll, suggestVersions } from './images.js';
 import { serviceName } from './params.js';
 
 const params = z.object({
@@ -42,6 +42,9 @@ export const deploy = defineRunbook({
   params,
   serviceParams: ['service'],
   internalParams: ['previous', 'previousDigest'],
+  complete: { version: suggestVersions },
+  // A version the registry lacks is refused before anything runs, not found at the pull after a confirmation.
+  check: (host, p) => checkVersionInRegistry(host, p.service, p.version),
   target: (p) => `service:${p.service}`,
   steps: [
     recordStep<Params>(),

@@ -54,6 +54,84 @@ export async function composeImage(host: Host, service: string): Promise<string>
   return image;
 }
 
+const firstLine = (text: string) => text.trim().split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
+
+/**
+ * Refuses a version the registry does not hold, before any gate: asked on the host with its
+ * stored login (`docker manifest inspect` reads the manifest and pulls nothing), so a typo is
+ * answered at once instead of after a confirmation, as a pull error. A registry that cannot be
+ * asked refuses too: a deploy whose pull is bound to fail is not offered.
+ */
+export async function checkVersionInRegistry(host: Host, service: string, version: string): Promise<void> {
+  const ref = await composeImage(host, service);
+  const { repository } = parseImageRef(ref);
+  const wanted = `${repository}:${version}`;
+  const insecure = (await plainHttpRegistry(host, parseImageRef(ref).registry)) ? ['--insecure'] : [];
+  const res = await host.exec(['docker', 'manifest', 'inspect', ...insecure, wanted], { timeoutMs: 30_000 });
+  if (res.exitCode === 0 && !res.timedOut) return;
+  const said = firstLine(res.stderr) || firstLine(res.stdout);
+  if (!res.timedOut && /no such manifest|manifest unknown|not found/i.test(said)) {
+    const known = await localVersions(host, ref).catch(() => []);
+    const hint = known.length > 0 ? ` Versions this host has pulled: ${known.slice(0, 8).map((v) => v.tag).join(', ')} (suggested as you type; the registry may hold newer ones).` : '';
+    throw new UserError('deploy.no-such-version', `There is no version "${version}" of ${repository} in the registry. Nothing was run.${hint}`);
+  }
+  const why = res.timedOut ? 'no answer within 30 s' : said || `exit code ${res.exitCode}`;
+  throw new UserError('deploy.registry-unreadable', `Could not check that ${wanted} exists in the registry (docker manifest inspect on the host: ${why}). Nothing was run. /runbook watchtower checks the host's registry login.`);
+}
+
+/**
+ * Whether the host's engine talks plain HTTP to this registry: loopback registries (Docker's
+ * default) and those its daemon lists as insecure. The CLI's `manifest inspect` does not share the
+ * daemon's list and must be told (`--insecure`); never for any other registry, since the flag also
+ * lets the CLI skip TLS verification.
+ */
+async function plainHttpRegistry(host: Host, registry: string | undefined): Promise<boolean> {
+  if (registry === undefined) return false;
+  const name = registry.replace(/:\d+$/, '');
+  if (name === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '[::1]') return true;
+  const info = (await host.docker.info().catch(() => undefined)) as { RegistryConfig?: { IndexConfigs?: Record<string, { Secure?: boolean }> } } | undefined;
+  return info?.RegistryConfig?.IndexConfigs?.[registry]?.Secure === false;
+}
+
+export interface LocalVersion {
+  tag: string;
+  imageId: string;
+  /** When the image was built (the image's own date). */
+  created: number;
+  running: boolean;
+}
+
+/**
+ * The versions of a service's repository that the host holds, newest tag first: what version
+ * autocomplete offers. The registry's own tag list would need its credentials in the bot; the
+ * host's stored login is used by docker itself only.
+ */
+export async function localVersions(host: Host, ref: string, runningId?: string): Promise<LocalVersion[]> {
+  const { repository, tag: composeTag = 'latest' } = parseImageRef(ref);
+  const images = await host.docker.listImages({ filters: JSON.stringify({ reference: [repository] }) });
+  const out: LocalVersion[] = [];
+  for (const img of images) {
+    for (const rt of img.RepoTags ?? []) {
+      if (!rt.startsWith(`${repository}:`)) continue;
+      const tag = rt.slice(repository.length + 1);
+      // The tag compose names moves with every deploy: it says nothing about a version.
+      if (tag === composeTag || !imageTag.safeParse(tag).success) continue;
+      out.push({ tag, imageId: img.Id, created: img.Created * 1000, running: img.Id === runningId });
+    }
+  }
+  return out.sort((a, b) => b.tag.localeCompare(a.tag, 'en', { numeric: true }));
+}
+
+/** Autocomplete for a version param beside a `service` param: the host's versions, the running one marked. */
+export async function suggestVersions(host: Host, given: Readonly<Record<string, unknown>>): Promise<{ value: string; label: string }[]> {
+  const service = given.service;
+  if (typeof service !== 'string' || !(await host.services()).includes(service)) return [];
+  const ref = await composeImage(host, service);
+  const running = await host.containerOf(service).then((c) => c?.ImageID, () => undefined);
+  const versions = await localVersions(host, ref, running);
+  return versions.map((v) => ({ value: v.tag, label: `${v.tag} · built ${new Date(v.created).toISOString().slice(0, 10)}${v.running ? ' · running now' : ''}` }));
+}
+
 export interface RunningImage {
   service: string;
   containerId: string;

@@ -25,6 +25,12 @@ export interface Certificate {
   daysLeft: number | null;
 }
 
+/** certbot's certificates on the host, read in the proxy's container (no compose start-up); none when it cannot say. */
+async function certificatesOn(host: Host): Promise<Certificate[]> {
+  const res = await host.exec(['docker', 'exec', await containerName(host), 'certbot', 'certificates'], { timeoutMs: 20_000 });
+  return res.exitCode === 0 ? parseCertificates(res.stdout) : [];
+}
+
 /** The certificates of `certbot certificates` output: name, expiry date, days left (null when expired or unreadable). */
 export function parseCertificates(out: string): Certificate[] {
   const certs: Certificate[] = [];
@@ -91,12 +97,18 @@ export const sslRenew = defineRunbook({
   internalParams: ['previous'],
   target: () => 'certificates',
   complete: {
-    certificate: async (host: Host): Promise<Suggestion[]> => {
-      const res = await host.exec(['docker', 'exec', await containerName(host), 'certbot', 'certificates'], { timeoutMs: 20_000 });
-      return parseCertificates(res.stdout)
+    certificate: async (host: Host): Promise<Suggestion[]> =>
+      (await certificatesOn(host))
         .sort((a, b) => (a.daysLeft ?? -1) - (b.daysLeft ?? -1))
-        .map((cert) => ({ value: cert.name, label: `${cert.name} — ${cert.daysLeft === null ? 'expired' : `${cert.daysLeft} days left`}` }));
-    },
+        .map((cert) => ({ value: cert.name, label: `${cert.name} — ${cert.daysLeft === null ? 'expired' : `${cert.daysLeft} days left`}` })),
+  },
+  // A certificate name certbot does not know is refused before the run, with the names it does know.
+  async check(host, p) {
+    if (p.certificate === undefined) return;
+    const names = (await certificatesOn(host)).map((c) => c.name);
+    if (names.length > 0 && !names.includes(p.certificate)) {
+      throw new UserError('ssl.unknown-certificate', `certbot has no certificate "${p.certificate}" on host "${host.name}". Its certificates: ${names.join(', ')}. Nothing was run.`);
+    }
   },
   steps: [
     {

@@ -189,6 +189,7 @@ export class Engine {
         throw new UserError('params.unknown-service', `Host "${host.name}" has no compose service "${value}". Its services: ${services.join(', ')}. Nothing was run.`);
       }
     }
+    if (runbook.check) await runbook.check(host, params);
     return params;
   }
 
@@ -425,7 +426,9 @@ export class Engine {
     }
     if (variant === 'rollback') {
       const title = (p: unknown) => `Roll back: ${typeof base.title === 'string' ? base.title : base.title(p)}`;
-      const { followUps: _none, ...rest } = base;
+      // Its check guards what the run asked for (a version to deploy): a rollback returns to what
+      // was recorded, and must work even when the asked-for version has since gone.
+      const { followUps: _none, check: _forward, ...rest } = base;
       return { ...rest, id, title, steps: base.rollback ?? [], rollback: [] };
     }
     return base;

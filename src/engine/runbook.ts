@@ -71,8 +71,11 @@ export interface Suggestion {
   label: string;
 }
 
-/** Reads a param's suggestions from the host. */
-export type Completer = (host: Host) => Promise<Suggestion[]>;
+/**
+ * Reads a param's suggestions from the host. `given` holds the other options typed so far, as
+ * sent (unchecked: a completer reads them as hints, e.g. which service's versions to suggest).
+ */
+export type Completer = (host: Host, given: Readonly<Record<string, unknown>>) => Promise<Suggestion[]>;
 
 /** A runbook: declared data plus typed step functions (the slash command is only an alias). */
 export interface Runbook<S extends z.ZodType = z.ZodType> {
@@ -93,6 +96,12 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
    * best first, offered as the person types (autocomplete); the step still checks what it gets.
    */
   complete?: Partial<Record<keyof z.infer<S> & string, Completer>>;
+  /**
+   * Checks the params against what the host holds, after they parsed and their services exist,
+   * before the run starts (e.g. deploy: the version is in the registry). Throws a UserError to
+   * refuse: the asker gets the message, nothing runs and no run is recorded. Read-only.
+   */
+  check?: (host: Host, params: z.infer<S>) => Promise<void>;
   /** Concurrency key: two active runs with the same key on a host are refused. */
   target?: (params: z.infer<S>) => string;
   /** A second person (with the approver role) must confirm, never the requester. */

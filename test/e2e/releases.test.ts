@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DoubleMessage } from '../discord-double/index.js';
-import { hostDocker, readStaging, serviceContainerIds, waitForServices } from '../staging/staging.js';
+import { commandsLogMark, commandsLogSince, hostDocker, readStaging, serviceContainerIds, waitForServices } from '../staging/staging.js';
 import { useBot } from './suite.js';
-import { buttonId, buttonsOf, textOf } from './util.js';
+import { buttonId, buttonsOf, isEphemeral, mutatingCommands, textOf } from './util.js';
 
 /**
  * deploy, watchtower and rolling-update against the staging registry (test/staging/parts/registry):
@@ -96,10 +96,36 @@ describe('deploy, watchtower and rolling-update pull real tags from the staging 
     expect(await runningImageId('adonisjs')).toBe(v100);
   });
 
-  it('deploy: a tag the registry does not have ends the run at the pull, leaves the service as it was, offers Roll back', async () => {
-    const done = await confirm(await gateOf('deploy', { service: 'adonisjs', version: '9.9.9' }));
-    expect(textOf(done)).toMatch(/❌ \*\*Pull the version and recreate\*\* — docker pull .*adonisjs:9\.9\.9 failed \(exit code 1\): .*(manifest unknown|not found)/);
-    expect(buttonsOf(done).map((b) => b.label)).toContain('Roll back');
+  it('deploy: a version the registry does not have is refused to the asker before any gate, naming the versions the host has; nothing runs', async () => {
+    const mark = await commandsLogMark();
+    // Like an unknown service: checked against the host after the acknowledgement, then the
+    // "thinking…" goes and the refusal is the asker's alone.
+    const refused = await ask('deploy', { service: 'adonisjs', version: '9.9.9' }).waitForFollowup(undefined, { timeoutMs: 30_000 });
+    expect(isEphemeral(refused)).toBe(true);
+    expect(textOf(refused)).toMatch(/There is no version "9\.9\.9" of 127\.0\.0\.1:\d+\/brainbytes\/adonisjs in the registry\. Nothing was run\..*1\.2\.0-rc\.1, 1\.1\.0, 1\.0\.0/);
+    expect(buttonsOf(refused)).toEqual([]);
+    // The host was only asked about the manifest: no pull, no tag, no recreate.
+    const lines = await commandsLogSince(mark);
+    expect(lines.filter((l) => /docker manifest inspect --insecure \S+adonisjs:9\.9\.9$/.test(l))).toHaveLength(1);
+    expect(mutatingCommands(lines)).toEqual([]);
+    expect(lines.filter((l) => /docker (pull|tag)\b/.test(l))).toEqual([]);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+  });
+
+  it('deploy: versions are suggested from the host, newest first, the running one marked; with the registry down a deploy is refused before any gate', async () => {
+    const choices = await (await h.double.sendAutocomplete({ name: 'runbook', subcommand: 'deploy', options: { service: 'adonisjs', version: '' }, focused: 'version', member: 'operator', channel: 'alerts' })).waitForChoices();
+    expect(choices.map((c) => c.value)).toEqual(['1.2.0-rc.1', '1.1.0', '1.0.0']);
+    expect(choices.find((c) => c.value === '1.0.0')?.name).toMatch(/^1\.0\.0 · built \d{4}-\d\d-\d\d · running now$/);
+    expect(choices.find((c) => c.value === '1.1.0')?.name).not.toMatch(/running now/);
+
+    await registry('stop');
+    try {
+      const refused = await ask('deploy', { service: 'adonisjs', version: '1.1.0' }).waitForFollowup(undefined, { timeoutMs: 60_000 });
+      expect(isEphemeral(refused)).toBe(true);
+      expect(textOf(refused)).toMatch(/Could not check that \S+adonisjs:1\.1\.0 exists in the registry \(docker manifest inspect on the host: .*(refused|connect).*\)\. Nothing was run\./);
+    } finally {
+      await registry('start');
+    }
     expect(await runningImageId('adonisjs')).toBe(v100);
   });
 
