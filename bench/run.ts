@@ -124,7 +124,8 @@ async function ensureStaging(): Promise<StagingEnv> {
   if (!existsSync(join(stagingDir(), 'env.json'))) {
     say('staging host is not up: bash test/staging/up');
     // Registered first: down is idempotent and also stops what a failed up left running.
-    onCleanup('bash test/staging/down', async () => {
+    // OPSBOT_KEEP_STAGING=1 (as for the tests) leaves it up for whoever shares this machine.
+    if (process.env.OPSBOT_KEEP_STAGING !== '1') onCleanup('bash test/staging/down', async () => {
       say('bash test/staging/down (the bench started the staging host)');
       await execFileAsync('bash', ['test/staging/down'], { cwd: ROOT, maxBuffer: 16 * MiB });
     });
