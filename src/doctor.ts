@@ -104,6 +104,18 @@ export async function checkHost(cfg: HostConfig, opts: { unpinned?: boolean } = 
       add('docker', false, `the Docker API did not answer: ${firstLine(message(e))}`, 'the user must be able to run `docker system dial-stdio` (docker group); check `docker version` on the host');
       return checks;
     }
+    // A swarm manager has no compose project to check: its stack, read as /ps reads it.
+    if (host.swarm) {
+      try {
+        const rows = await host.stackStates();
+        const short = rows.filter((r) => r.running < r.desired).map((r) => `${r.service} ${r.running}/${r.desired}`);
+        if (rows.length === 0) add('stack', false, `stack ${host.stack} has no services on this engine`, `deploy it (docker stack deploy -c FILE ${host.stack}) or fix stack`);
+        else add('stack', true, `${host.stack}: ${rows.map((r) => r.service).join(', ')}${short.length > 0 ? ` — below their replicas: ${short.join(', ')}` : ', all at their replicas'}`);
+      } catch (e) {
+        add('stack', false, firstLine(message(e)), 'the engine must be a swarm manager (`docker node ls` on the host); set dockerHost if it is not the user\'s default engine');
+      }
+      return checks;
+    }
     const flavour = await host.composeFlavour();
     const version = await host.compose(['version']).catch((e: unknown) => ({ exitCode: 127, stdout: '', stderr: message(e) }));
     if (version.exitCode !== 0) {

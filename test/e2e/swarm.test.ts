@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkHost } from '../../src/doctor.js';
 import { commandsLogMark, commandsLogSince, stagingDir } from '../staging/staging.js';
 import { useBot } from './suite.js';
 import { buttonId, buttonsOf, finalAnswer, isEphemeral, textOf } from './util.js';
@@ -146,6 +147,13 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
     expect(buttonsOf(answer)).toEqual([]);
     expect((await commandsLogSince(mark)).filter((l) => l.includes('service update'))).toEqual([]);
     expect((await runningTasks('api')).map((t) => t.ID).sort()).toEqual(before);
+  });
+
+  it('doctor checks the swarm host through the same link: the guard, the engine, and the stack instead of a compose project', async () => {
+    const checks = await checkHost(h.config.hosts[1]!);
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.find((c) => c.name === 'stack')?.detail).toBe(`${swarm.stack}: api, worker, all at their replicas`);
+    expect(checks.map((c) => c.name)).not.toContain('compose');
   });
 
   it('a command that reads compose containers is refused on the swarm host, before anything runs there', async () => {
