@@ -1,5 +1,5 @@
-import { validateCronExpression } from 'cron';
 import { z } from 'zod';
+import { isCronExpression, isTimeZone } from '../report/cron.js';
 
 /** A Discord snowflake or, for channels and roles, a name resolved against the guild at start. */
 const idOrName = z.string().trim().min(1, 'must be a channel/role id or name');
@@ -158,24 +158,17 @@ export const configSchema = z
       .describe('Confirmations (gates) of the steps that change a host'),
     report: z
       .object({
-        /** Cron expression (five fields, or six with seconds first), read by the `cron` package. */
+        /** Cron expression (five fields, or six with seconds first), read by croner (src/report/cron.ts). */
         schedule: z
           .string()
           .min(9)
           .default('0 9 * * *')
-          .refine((s) => validateCronExpression(s).valid, 'must be a cron expression such as "0 9 * * *"')
+          .refine(isCronExpression, 'must be a cron expression such as "0 9 * * *"')
           .describe('When the daily health report is posted: a cron expression (five fields, or six with seconds first)'),
         timeZone: z
           .string()
           .default('UTC')
-          .refine((tz) => {
-            try {
-              new Intl.DateTimeFormat('en', { timeZone: tz });
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"')
+          .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"')
           .describe('The IANA time zone of the schedule, e.g. Europe/Berlin'),
         /** A certificate expiring in fewer days than this is a finding. */
         certificateDays: z.number().int().min(1).max(365).default(30).describe('A certificate expiring in fewer days than this is a finding'),

@@ -1,6 +1,6 @@
-import { CronJob, CronTime } from 'cron';
 import type { Logger } from 'pino';
 import type { ReportStore } from '../store/reports.js';
+import { cronJob, cronTime } from './cron.js';
 
 export interface ReportSchedule {
   /** Stops the timer and waits (bounded) for a report in progress. */
@@ -14,13 +14,13 @@ export interface ReportSchedule {
  * fell in between (the bot was not down over a fire time).
  */
 export function missedFire(schedule: string, timeZone: string, after: number, now: number): number | undefined {
-  const time = new CronTime(schedule, timeZone);
+  const time = cronTime(schedule, timeZone);
   let missed: number | undefined;
   let from = new Date(after);
   // Bounded: a schedule firing every second over a long downtime still posts one late report.
   for (let i = 0; i < 10_000; i++) {
-    const next = time.getNextDateFrom(from, timeZone).toMillis();
-    if (next > now) break;
+    const next = time.nextRun(from)?.getTime();
+    if (next === undefined || next > now) break;
     missed = next;
     from = new Date(next);
   }
@@ -28,7 +28,7 @@ export function missedFire(schedule: string, timeZone: string, after: number, no
 }
 
 /**
- * Runs `report` on the cron schedule (the `cron` package, in the configured time zone) and
+ * Runs `report` on the cron schedule (croner, in the configured time zone; see ./cron.ts) and
  * records each fire time. At start, a fire time missed while the bot was down is reported once,
  * marked late. The fire time is recorded before the report runs: a report that fails (or a crash
  * while posting) is not posted twice.
@@ -73,24 +73,22 @@ export function startReportSchedule(opts: {
     }
   }
 
-  const job = CronJob.from({
-    cronTime: opts.schedule,
-    timeZone: opts.timeZone,
-    start: true,
-    waitForCompletion: false,
-    onTick: () => {
-      // The scheduled instant, not "now": a tick that runs a little late still names its slot.
-      const at = job.lastDate()?.getTime() ?? now();
+  const job = cronJob(
+    opts.schedule,
+    opts.timeZone,
+    (self) => {
+      // When the tick ran (croner's currentRun, what the `cron` package's lastDate() gave).
+      const at = self.currentRun()?.getTime() ?? now();
       void fire(at, false);
     },
-    errorHandler: (err) => opts.log.error({ err }, 'report schedule tick failed'),
-  });
-  opts.log.info({ schedule: opts.schedule, timeZone: opts.timeZone, next: job.nextDate().toISO() }, 'report schedule started');
+    (err) => opts.log.error({ err }, 'report schedule tick failed'),
+  );
+  opts.log.info({ schedule: opts.schedule, timeZone: opts.timeZone, next: job.nextRun()?.toISOString() }, 'report schedule started');
 
   return {
     catchUp,
     async stop() {
-      await job.stop();
+      job.stop();
       if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 30_000).unref())]);
     },
   };
