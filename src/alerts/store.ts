@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { z } from 'zod';
-import { retained } from '../store/db.js';
-import { guarded } from '../store/errors.js';
+import { StatementCache } from '../store/db.js';
 import { alertSchema } from './webhook.js';
 
 const offerSchema = z.object({
@@ -26,20 +25,15 @@ export type AlertGroupInput = z.input<typeof groupRow>;
 
 /** The alert_groups table (migration 005): one row per Alertmanager group that has a message. */
 export class AlertStore {
-  private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly db: Database) {}
+  private readonly statements: StatementCache;
 
-  /** Prepared once and kept for the life of the process (see `retained` in src/store/db.ts). */
+  constructor(db: Database) {
+    this.statements = new StatementCache(db);
+  }
+
   private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      const real = this.db.prepare(sql);
-      retained.push(real);
-      s = guarded(real, this.db.name);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   get(groupKey: string): AlertGroupRow | undefined {

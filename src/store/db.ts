@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { guarded } from './errors.js';
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-gate-plan.js';
 import * as m003 from './migrations/003-offers.js';
 import * as m004 from './migrations/004-reports.js';
 import * as m005 from './migrations/005-alerts.js';
+import * as m006 from './migrations/006-rollouts.js';
 
 const migrations: { version: number; up: (db: Database) => void }[] = [
   { version: 1, up: m001.up },
@@ -13,6 +15,7 @@ const migrations: { version: number; up: (db: Database) => void }[] = [
   { version: 3, up: m003.up },
   { version: 4, up: m004.up },
   { version: 5, up: m005.up },
+  { version: 6, up: m006.up },
 ];
 
 /**
@@ -23,6 +26,27 @@ const migrations: { version: number; up: (db: Database) => void }[] = [
  * the process (a handful of objects; one database in production).
  */
 export const retained: unknown[] = [];
+
+/**
+ * The statements of one store, by SQL text: each prepared once, kept for the life of the process
+ * (`retained`, above) and wrapped so that a failing call names the database (`guarded`).
+ */
+export class StatementCache {
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(private readonly db: Database) {}
+
+  get(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      const real = this.db.prepare(sql);
+      retained.push(real);
+      s = guarded(real, this.db.name);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+}
 
 /** Opens the database in WAL mode and applies the numbered migrations it has not seen. */
 export function openDatabase(path: string): Database {

@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { z } from 'zod';
-import { retained } from './db.js';
-import { guarded } from './errors.js';
+import { StatementCache } from './db.js';
 
 const reportRow = z.object({
   id: z.string(),
@@ -23,20 +22,15 @@ export type ReportRow = z.infer<typeof reportRow>;
 
 /** The reports table and the schedule's last fire time (migration 004). */
 export class ReportStore {
-  private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly db: Database) {}
+  private readonly statements: StatementCache;
 
-  /** Prepared once and kept, as the main store does (see `retained` in db.ts). */
+  constructor(db: Database) {
+    this.statements = new StatementCache(db);
+  }
+
   private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      const real = this.db.prepare(sql);
-      retained.push(real);
-      s = guarded(real, this.db.name);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   save(row: ReportRow): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
-import { retained } from './db.js';
-import { guarded, storeFault } from './errors.js';
+import { StatementCache } from './db.js';
+import { storeFault } from './errors.js';
 import { z } from 'zod';
 
 export const runStatus = z.enum(['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled', 'expired']);
@@ -101,20 +101,15 @@ export class TargetBusyError extends Error {
  * gates and decisions. Synchronous better-sqlite3 calls make each claim atomic in-process.
  */
 export class Store {
-  private readonly statements = new Map<string, Statement>();
 
-  constructor(readonly db: Database) {}
+  private readonly statements: StatementCache;
 
-  /** Each SQL text is prepared once and kept (see `retained` in db.ts for why). */
+  constructor(readonly db: Database) {
+    this.statements = new StatementCache(db);
+  }
+
   private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      const real = this.db.prepare(sql);
-      retained.push(real);
-      s = guarded(real, this.db.name);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   createRun(run: Omit<RunRow, 'error' | 'finished_at' | 'origin'> & { origin?: string | null }): void {
