@@ -43,8 +43,8 @@ export async function swarmForceUpdate(ctx: StepContext<unknown>, service: strin
 const isRunning = (t: SwarmTask): boolean => t.desiredState === 'running' && t.state === 'running';
 
 /**
- * Waits until the service converged after its forced update: as many tasks running as it wants,
- * every one of them made from the updated spec (its ForceUpdate counter: no old task left), and
+ * Waits until the service converged after its update: as many tasks running as it wants, every
+ * one of them made from the current spec (its ForceUpdate counter and image: no old task left), and
  * Swarm neither paused the update nor rolled it back. Then shows its tasks and last log lines.
  * (The service's UpdatedAt moves again when the update completes, so it cannot tell old tasks
  * from new; and Swarm clears UpdateStatus when a spec is updated, so any status seen after the
@@ -55,12 +55,13 @@ export async function swarmVerify(ctx: StepContext<unknown>, service: string): P
   const name = host.swarmServiceName(service);
   ctx.note(`docker API: inspect service ${name} and its tasks until the update converges`);
   const deadline = Date.now() + CONVERGE_MS;
-  type Inspected = { ID: string; Spec?: { Mode?: { Replicated?: { Replicas?: number } }; TaskTemplate?: { ForceUpdate?: number } }; UpdateStatus?: { State?: string; Message?: string } };
+  type Inspected = { ID: string; Spec?: { Mode?: { Replicated?: { Replicas?: number } }; TaskTemplate?: { ForceUpdate?: number; ContainerSpec?: { Image?: string } } }; UpdateStatus?: { State?: string; Message?: string } };
   let svc: Inspected;
   let tasks: SwarmTask[];
   let converged = false;
   let stopped: string | undefined;
-  const isNew = (t: SwarmTask) => t.forceUpdate === (svc.Spec?.TaskTemplate?.ForceUpdate ?? 0);
+  // An update that changes the image (a deploy) is told apart by the image, a forced one by the counter.
+  const isNew = (t: SwarmTask) => t.forceUpdate === (svc.Spec?.TaskTemplate?.ForceUpdate ?? 0) && t.image === (svc.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '').replace(/@sha256:[0-9a-f]{64}$/, '');
   const wanted = () => svc.Spec?.Mode?.Replicated?.Replicas ?? tasks.filter((t) => t.desiredState === 'running').length;
   for (;;) {
     svc = (await host.docker.getService(name).inspect()) as Inspected;

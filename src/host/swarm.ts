@@ -39,6 +39,8 @@ export interface SwarmTask {
   containerId: string | null;
   /** The ForceUpdate counter of the spec it was made from: `service update --force` bumps the service's. */
   forceUpdate: number;
+  /** The image of the spec it was made from, without the pinned digest. */
+  image: string;
 }
 
 interface RawTask {
@@ -49,7 +51,7 @@ interface RawTask {
   DesiredState: string;
   CreatedAt: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-  Spec?: { ForceUpdate?: number };
+  Spec?: { ForceUpdate?: number; ContainerSpec?: { Image?: string } };
 }
 
 interface RawNode {
@@ -67,7 +69,8 @@ function notSwarm(hostName: string, err: unknown): never {
   throw err;
 }
 
-const imageOf = (s: Docker.Service): string => (s.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec?.Image?.replace(/@sha256:[0-9a-f]{64}$/, '') ?? '';
+const withoutDigest = (image: string): string => image.replace(/@sha256:[0-9a-f]{64}$/, '');
+export const imageOf = (s: Docker.Service): string => withoutDigest((s.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec?.Image ?? '');
 
 /** The services of a stack, by its label, sorted by name. */
 export async function stackServices(docker: Docker, hostName: string, stack: string): Promise<Docker.Service[]> {
@@ -114,6 +117,7 @@ function toTask(t: RawTask, nodes: Map<string, string>): SwarmTask {
     createdAt: t.CreatedAt,
     containerId: t.Status.ContainerStatus?.ContainerID ?? null,
     forceUpdate: t.Spec?.ForceUpdate ?? 0,
+    image: withoutDigest(t.Spec?.ContainerSpec?.Image ?? ''),
   };
 }
 
