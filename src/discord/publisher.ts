@@ -1,15 +1,13 @@
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type Client } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, type ActionRowBuilder, type ButtonBuilder, type Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { PostView, Publisher } from '../engine/publish.js';
 import { redact } from '../engine/redact.js';
 import { deliver } from './deliver.js';
+import { buttonRows, clip } from './render.js';
 
 const TONE = { ok: 0x2ecc71, warn: 0xf39c12, fail: 0xe74c3c, info: 0x3498db } as const;
-const STYLE = { primary: ButtonStyle.Primary, secondary: ButtonStyle.Secondary, success: ButtonStyle.Success, danger: ButtonStyle.Danger } as const;
 /** Discord: 6000 characters over all embeds, 4096 per description, 25 fields of 1024, 5 rows of 5 buttons. */
 const EMBED_BUDGET = 5800;
-
-const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** The post as one Discord message; whatever had to be clipped is attached whole, never lost. */
 export function renderPost(view: PostView): { content: string; embeds: ReturnType<EmbedBuilder['toJSON']>[]; components: ActionRowBuilder<ButtonBuilder>[]; files: AttachmentBuilder[]; allowedMentions: { parse: [] } } {
@@ -44,14 +42,9 @@ export function renderPost(view: PostView): { content: string; embeds: ReturnTyp
     files.push(new AttachmentBuilder(Buffer.from(whole, 'utf8'), { name: 'full-text.txt' }));
     notes.push('Some of this did not fit in the message: the full text is attached.');
   }
-  const components: ActionRowBuilder<ButtonBuilder>[] = [];
   const actions = view.actions.slice(0, 25);
   if (actions.length < view.actions.length) notes.push(`${view.actions.length - actions.length} more actions did not fit: ${view.actions.slice(25).map((a) => a.label).join(', ')}`);
-  for (let at = 0; at < actions.length; at += 5) {
-    const row = new ActionRowBuilder<ButtonBuilder>();
-    for (const a of actions.slice(at, at + 5)) row.addComponents(new ButtonBuilder().setCustomId(a.id).setLabel(clip(a.label, 80)).setStyle(STYLE[a.style]).setDisabled(a.disabled ?? false));
-    components.push(row);
-  }
+  const components = buttonRows(actions);
   return { content: clip(notes.join('\n'), 2000), embeds: [embed.toJSON()], components, files, allowedMentions: { parse: [] } };
 }
 

@@ -2,7 +2,7 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedB
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { redact } from '../engine/redact.js';
-import type { RunView, OutputBlock } from '../engine/view.js';
+import type { Action, RunView, OutputBlock } from '../engine/view.js';
 import { PAGE_SIZE, codeBlock, escapeFences, splitPages, type PagedOutput } from './pages.js';
 
 const COLOR: Record<RunView['status'], number> = {
@@ -44,7 +44,18 @@ function attachmentOf(block: OutputBlock): AttachmentBuilder {
 
 export const pageId = (outputId: string, page: number): string => `page:${outputId}:${page}`;
 
-const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+export const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** Buttons for actions, five to a row (Discord's row width); the caller keeps within its 5 rows. */
+export function buttonRows(actions: readonly Action[]): ActionRowBuilder<ButtonBuilder>[] {
+  const rows: ActionRowBuilder<ButtonBuilder>[] = [];
+  for (let at = 0; at < actions.length; at += 5) {
+    const row = new ActionRowBuilder<ButtonBuilder>();
+    for (const a of actions.slice(at, at + 5)) row.addComponents(new ButtonBuilder().setCustomId(a.id).setLabel(clip(a.label, 80)).setStyle(STYLE[a.style]).setDisabled(a.disabled ?? false));
+    rows.push(row);
+  }
+  return rows;
+}
 
 function embedLength(e: APIEmbed): number {
   return (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0) + (e.fields ?? []).reduce((t, f) => t + f.name.length + f.value.length, 0);
@@ -151,13 +162,8 @@ export function renderView(view: RunView): RenderedMessage {
     }
   }
 
-  if (view.actions.length > 0) {
-    const row = new ActionRowBuilder<ButtonBuilder>();
-    for (const a of view.actions.slice(0, 5)) {
-      row.addComponents(new ButtonBuilder().setCustomId(a.id).setLabel(clip(a.label, 80)).setStyle(STYLE[a.style]).setDisabled(a.disabled ?? false));
-    }
-    components.unshift(row);
-  }
+  // The run's own actions on the first row, above any pager.
+  components.unshift(...buttonRows(view.actions.slice(0, 5)));
   // content is always set, so that an edit also clears an earlier message's notes.
   return { content: clip(notes.join('\n'), 2000), embeds, components, files, allowedMentions: { parse: [] } };
 }
