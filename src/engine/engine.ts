@@ -186,7 +186,7 @@ export class Engine {
       if (typeof value !== 'string') continue;
       services ??= await host.services();
       if (!services.includes(value)) {
-        throw new UserError('params.unknown-service', `Host "${host.name}" has no compose service "${value}". Its services: ${services.join(', ')}. Nothing was run.`);
+        throw new UserError('params.unknown-service', `Host "${host.name}" has no ${host.swarm ? `service in stack ${host.stack}` : 'compose service'} "${value}". Its services: ${services.join(', ')}. Nothing was run.`);
       }
     }
     if (runbook.check) await runbook.check(host, params);

@@ -143,7 +143,7 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
     const handle = await h.double.sendCommand({ name: 'restart', options: { host: 'swarm', service: 'nosuch' }, member: 'operator', channel: 'alerts' });
     const answer = await finalAnswer(handle);
     expect(isEphemeral(answer)).toBe(true);
-    expect(textOf(answer)).toMatch(/Host "swarm" has no .*service "nosuch"\. Its services: api, worker\. Nothing was run\./);
+    expect(textOf(answer)).toMatch(/Host "swarm" has no service in stack shop "nosuch"\. Its services: api, worker\. Nothing was run\./);
     expect(buttonsOf(answer)).toEqual([]);
     expect((await commandsLogSince(mark)).filter((l) => l.includes('service update'))).toEqual([]);
     expect((await runningTasks('api')).map((t) => t.ID).sort()).toEqual(before);
