@@ -114,13 +114,15 @@ export default (hosts: readonly string[], opts: { runbooks?: readonly AnyRunbook
       role: rolesOf(rb, fourEyes).start,
       params: (i) => paramsOf(i, mine),
       complete: async (i, option, deps) => {
-        if (option === 'host') return [...hosts];
+        // (`host` itself is completed by runbookCommand: hosts, groups, all.)
         if (services.has(option)) return hostServices(i, deps);
         const fromHost = completerOf(rb, option);
         if (!fromHost) return [];
         // The other options typed so far (the subcommand's), e.g. the service whose versions to suggest.
         const given = Object.fromEntries((i.options.data[0]?.options ?? []).filter((o) => o.name !== option).map((o) => [o.name, o.value]));
-        return (await fromHost(deps.engine.host(i.options.getString('host') ?? undefined), given)).map((s) => ({ name: s.label, value: s.value }));
+        // On a group, values come from its first host (as services do): suggestions, not a check.
+        const host = deps.engine.host(deps.engine.target(i.options.getString('host') ?? undefined).hosts[0]);
+        return (await fromHost(host, given)).map((s) => ({ name: s.label, value: s.value }));
       },
     });
     subs.set(rb.id, cmd);
