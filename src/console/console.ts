@@ -110,13 +110,15 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
   };
   /** Runs whose gate this console showed: one left open at quit is cancelled (nobody else sees it). */
   const gated = new Map<string, number>();
-  const show = (view: RunView) => {
+  /** Shows a result, then the runs it started (the next host of a rollout); returns the last one shown. */
+  const show = (view: RunView): RunView => {
     last = view;
     if (view.gate) gated.set(view.runId, view.gate.stepIdx);
     const r = renderView(view, p, pageLines);
     write(r.lines.join('\n'));
     pager = r.paged ? { title: r.paged.block.title, pages: r.paged.pages, at: 0 } : undefined;
     if (pager) write(p.paint('yellow', `page 1/${pager.pages.length} of "${pager.title}": n next, p previous, page N, save FILE for all of it`));
+    return view.next ? show(view.next) : view;
   };
   const notice = (text: string) => write(p.paint('yellow', redact(text)));
 
@@ -205,8 +207,7 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
       }
       const next = await guarded(() => act(word));
       if (!next) return;
-      show(next);
-      current = next;
+      current = show(next);
     }
   };
 
@@ -266,16 +267,10 @@ export async function runConsole(o: ConsoleOptions): Promise<void> {
         }
       } else if (['confirm', 'cancel', 'rollback', 'logs'].includes(word) && arg === undefined) {
         const view = await guarded(() => act(word));
-        if (view) {
-          show(view);
-          await answerGate(view);
-        }
+        if (view) await answerGate(show(view));
       } else {
         const view = await guarded(async () => execute(parseCommand(line, allRunbooks)));
-        if (view) {
-          show(view);
-          await answerGate(view);
-        }
+        if (view) await answerGate(show(view));
       }
     }
     for (const [runId, stepIdx] of gated) {

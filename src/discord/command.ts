@@ -38,7 +38,7 @@ export interface Command {
 /** The host's compose services, for any option that names one (for a group: its first host's). */
 export const hostServices = (i: AutocompleteInteraction, { engine }: CommandDeps): Promise<string[]> => engine.host(engine.target(i.options.getString('host') ?? undefined).hosts[0]).services();
 
-/** What a `host:` option suggests for a runbook: hosts, and groups and `all` when it changes nothing. */
+/** What a `host:` option suggests for a runbook: hosts, groups and `all` (a runbook that changes hosts rolls out over a group). */
 export const hostTargets = (runbook: string, { engine }: CommandDeps): Choice[] => engine.targetSuggestions(runbook).map((s) => ({ name: s.label, value: s.value }));
 
 /** One slash command whose subcommands are commands of their own (their `data` is the parent's). */

@@ -115,6 +115,19 @@ export class Router {
     }
     const channel = i.channel?.isSendable() ? i.channel : undefined;
     await this.show(i, view, logFields, (m) => i.editReply(m), channel && ((m) => channel.send(m)), true);
+    await this.showNext(i, view, logFields);
+  }
+
+  /**
+   * The runs a result started that need messages of their own (the next host of a rollout, at
+   * its gate), posted in the channel after it, each recorded like any gate message.
+   */
+  private async showNext(i: Replyable, view: RunView, logFields: Record<string, unknown>): Promise<void> {
+    const channel = i.channel?.isSendable() ? i.channel : undefined;
+    for (let next = view.next; next; next = next.next) {
+      const { next: _later, ...own } = next;
+      await this.show(i, own, { ...logFields, rollout: true }, channel ? (m) => channel.send(m) : (m) => i.followUp(m), channel && ((m) => i.followUp(m)));
+    }
   }
 
   /**
@@ -261,6 +274,7 @@ export class Router {
     }
     await progress.settled();
     await this.show(i, view, { button: 'gate', runId }, acked ? (m) => i.editReply(m) : viaChannel, acked ? viaChannel : undefined);
+    await this.showNext(i, view, { button: 'gate', runId });
   }
 
   /**

@@ -5,12 +5,14 @@ import type { Host } from '../host/index.js';
 import { displayCommand } from '../host/quote.js';
 import { gateDecisions, runbookRuns, stepDuration } from '../metrics.js';
 import { learnHostSecrets } from '../host/secrets.js';
-import { TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
+import { ACTIVE, TargetBusyError, newId, type CommandRecord, type GateRow, type RunRow, type Store } from '../store/store.js';
+import { RolloutStore } from '../store/rollouts.js';
 import { UserError, isUserError } from './errors.js';
 import { missingParts } from './parts.js';
 import { redact } from './redact.js';
 import { mutates, rolesOf } from './catalog.js';
 import { runOnFleet } from './fleet.js';
+import { afterRun, progressText, rolloutIdOf, rolloutOf, rolloutOrigin, startFailed, type Rollout, type Transition } from './rollout.js';
 import { resolveTarget, targetSuggestions, type Target } from './targets.js';
 import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
 import { gateActionId, type Action, type Actor, type OutputBlock, type Role, type RunView } from './view.js';
@@ -76,6 +78,8 @@ export class Engine {
   private readonly progressNow = new Map<string, { idx: number; summary: string }>();
   /** Who wants a run's view each time its running step reports progress (see proceed). */
   private readonly progressListeners = new Map<string, (view: RunView) => void>();
+  /** Rollouts of runbooks that change hosts over a group, one host at a time (src/engine/rollout.ts). */
+  private readonly rollouts: RolloutStore;
 
   constructor(
     private readonly store: Store,
@@ -85,6 +89,7 @@ export class Engine {
     runbooks: readonly AnyRunbook[],
   ) {
     for (const rb of runbooks) this.runbooks.set(rb.id, rb);
+    this.rollouts = new RolloutStore(store.db);
   }
 
   host(name?: string): Host {
@@ -139,29 +144,26 @@ export class Engine {
     return resolveTarget([...this.hosts.values()].map((h) => h.config), value, this.config.defaultHost);
   }
 
-  /** What a `host:` option suggests for this runbook: groups and `all` only when it changes nothing. */
+  /** What a `host:` option suggests for this runbook: hosts, groups and `all` (a runbook that changes hosts rolls out over a group). */
   targetSuggestions(runbookId: string): { value: string; label: string }[] {
-    return targetSuggestions([...this.hosts.values()].map((h) => h.config), { groups: !mutates(this.resolveRunbook(runbookId)) });
+    this.resolveRunbook(runbookId);
+    return targetSuggestions([...this.hosts.values()].map((h) => h.config), { groups: true });
+  }
+
+  /** The target of a run, checked without touching a host (an unknown name is refused). */
+  checkTarget(runbookId: string, value?: string): Target {
+    this.resolveRunbook(runbookId);
+    return this.target(value);
   }
 
   /**
-   * The target of a run, checked without touching a host: a runbook that changes a host is
-   * refused on a group (one host at a time, each behind its own gate, is for the person to do).
+   * Starts a run on a host; on a group, one run per host: all at once and shown together for a
+   * read-only runbook, one host at a time (a rollout, canary first) for one that changes hosts.
    */
-  checkTarget(runbookId: string, value?: string): Target {
-    const target = this.target(value);
-    const runbook = this.resolveRunbook(runbookId);
-    if (target.kind !== 'host' && mutates(runbook)) {
-      const what = target.kind === 'all' ? `all ${target.hosts.length} hosts` : `the ${target.hosts.length} hosts of group "${target.name}"`;
-      throw new UserError('fleet.mutating', `\`${runbook.id}\` changes the host, so it runs on one host at a time: pick a host (${target.hosts.join(', ')}) rather than ${what}. Nothing was run.`);
-    }
-    return target;
-  }
-
-  /** Starts a run on a host, or one run per host of a group (read-only runbooks only), shown together. */
   async startTarget(req: StartRequest): Promise<RunView> {
     const target = this.checkTarget(req.runbook, req.host);
     if (target.kind === 'host') return this.start({ ...req, host: target.name });
+    if (mutates(this.resolveRunbook(req.runbook))) return this.startRollout(req, target);
     const params = this.parseParams(req.runbook, req.params);
     const runbook = this.resolveRunbook(req.runbook);
     const fleet = this.config.fleet ?? { concurrency: 8, hostTimeoutSeconds: 30 };
@@ -173,6 +175,104 @@ export class Engine {
       start: (host, runId) => this.start({ ...req, host, runId }),
       reachable: (host) => this.host(host).transport.reach?.().connected !== false,
     });
+  }
+
+  /**
+   * A runbook that changes hosts, on a group: the canary's run (the group's first host) starts
+   * now, an ordinary run behind its usual gate; each following host's run is started when the one
+   * before it ends succeeded (`rolloutAfter`), by the same person, in the same channel. The
+   * rollout is stored, so a gate confirmed after a restart still carries it on.
+   */
+  private async startRollout(req: StartRequest, target: Target): Promise<RunView> {
+    const params = this.parseParams(req.runbook, req.params);
+    const now = Date.now();
+    const runId = newId('r');
+    const row = {
+      id: newId('u'),
+      runbook: req.runbook,
+      target: target.name,
+      params: JSON.stringify(params),
+      hosts: JSON.stringify(target.hosts),
+      runs: JSON.stringify([runId]),
+      position: 0,
+      status: 'running' as const,
+      reason: null,
+      requested_by: req.actor.id,
+      requested_by_name: req.actor.name,
+      channel_id: req.channelId,
+      created_at: now,
+      updated_at: now,
+    };
+    this.rollouts.create(row);
+    const rollout = rolloutOf(row);
+    this.log.info({ rollout: rollout.id, runbook: req.runbook, target: target.name, hosts: target.hosts }, 'rollout started');
+    let view: RunView;
+    try {
+      view = await this.start({ ...req, host: target.hosts[0], params, runId, origin: rolloutOrigin(rollout) });
+    } catch (err) {
+      this.rollouts.update(rollout.id, 0, this.rolloutRow(startFailed(rollout, isUserError(err) ? err.message : `internal error; see the bot's log`)));
+      throw err;
+    }
+    return this.withNext(view, await this.rolloutAfter(view.runId));
+  }
+
+  private rolloutRow(r: Rollout) {
+    return { position: r.position, runs: JSON.stringify(r.runs), status: r.status, reason: r.reason };
+  }
+
+  /**
+   * Moves the rollout of a run that has ended, synchronously (so two callers move it once):
+   * stopped, done, or on to the next host, whose run the caller then starts.
+   */
+  private moveRollout(runId: string, canStart = true): { rollout: Rollout; step: Transition } | undefined {
+    const run = this.store.getRun(runId);
+    const id = rolloutIdOf(run?.origin ?? null);
+    const row = id === undefined ? undefined : this.rollouts.get(id);
+    if (!run || !row || ACTIVE.includes(run.status)) return undefined;
+    const rollout = rolloutOf(row);
+    const step = afterRun(rollout, runId, run.status, newId('r'), canStart);
+    if (!step || !this.rollouts.update(rollout.id, rollout.position, this.rolloutRow(step.rollout))) return undefined;
+    this.log.info({ rollout: rollout.id, runId, ended: run.status, status: step.rollout.status, next: step.start?.host }, 'rollout moved on');
+    return { rollout, step };
+  }
+
+  /**
+   * After a run ended: carries its rollout on. Returns undefined when the run is in none (or it
+   * changed nothing), else the next host's view when its run started (at its gate, usually).
+   */
+  private async rolloutAfter(runId: string): Promise<{ next?: RunView } | undefined> {
+    const moved = this.moveRollout(runId);
+    if (!moved) return undefined;
+    const { step } = moved;
+    if (!step.start) return {};
+    const row = this.rollouts.get(step.rollout.id)!;
+    let view: RunView;
+    try {
+      view = await this.start({
+        runbook: row.runbook,
+        host: step.start.host,
+        params: JSON.parse(row.params) as unknown,
+        actor: { id: row.requested_by, name: row.requested_by_name, roles: [] },
+        channelId: row.channel_id,
+        runId: step.start.runId,
+        origin: rolloutOrigin(step.rollout),
+      });
+    } catch (err) {
+      // Nothing ran on that host; the rollout stops there, and says why on the run before it.
+      if (!isUserError(err)) this.log.error({ rollout: row.id, host: step.start.host, err }, 'rollout: the next host could not start');
+      const why = isUserError(err) ? redact(err.message) : `internal error; see the bot's log`;
+      this.rollouts.update(row.id, step.rollout.position, this.rolloutRow(startFailed(step.rollout, why)));
+      this.log.info({ rollout: row.id, host: step.start.host }, 'rollout stopped: the next host could not start');
+      return {};
+    }
+    return { next: this.withNext(view, await this.rolloutAfter(view.runId)) };
+  }
+
+  /** A run's view after its rollout moved: shown anew (it names the rollout's state), with the next host's run to show. */
+  private withNext(view: RunView, after: { next?: RunView } | undefined): RunView {
+    if (!after) return view;
+    const fresh = this.view(view.runId);
+    return after.next ? { ...fresh, next: after.next } : fresh;
   }
 
   /** Parses params without touching the host beyond reading its declared services. */
@@ -324,11 +424,22 @@ export class Engine {
    * such as a rolling update, can be followed while it runs); it must not throw.
    */
   async proceed(d: Decision, onProgress?: (view: RunView) => void): Promise<RunView> {
-    if (d.decision === 'cancel') return this.view(d.run.id);
+    if (d.decision === 'cancel') {
+      this.moveRollout(d.run.id); // a cancelled host stops its rollout
+      return this.view(d.run.id);
+    }
     if (onProgress) this.progressListeners.set(d.run.id, onProgress);
     try {
       const runbook = this.resolveRunbook(d.run.runbook);
-      return await this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
+      let view: RunView;
+      try {
+        view = await this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
+      } catch (err) {
+        this.moveRollout(d.run.id); // it failed: its rollout stops
+        throw err;
+      }
+      // Only an ended run moves its rollout; a view at a (re-opened) gate is kept as it is.
+      return ACTIVE.includes(view.status) ? view : this.withNext(view, await this.rolloutAfter(d.run.id));
     } finally {
       this.busy--;
       this.progressListeners.delete(d.run.id);
@@ -376,12 +487,38 @@ export class Engine {
     for (const gate of this.store.dueGates(now)) {
       // One bad gate (its runbook gone in an upgrade, the database busy) must not stop the sweep.
       try {
-        if (this.expireGate(gate, now)) out.push({ gate, view: this.view(gate.run_id) });
+        if (this.expireGate(gate, now)) {
+          this.moveRollout(gate.run_id); // an expired host stops its rollout
+          out.push({ gate, view: this.view(gate.run_id) });
+        }
       } catch (err) {
         this.log.error({ err, runId: gate.run_id, stepIdx: gate.step_idx }, 'could not expire a gate');
       }
     }
+    this.settleRollouts(now);
     return out;
+  }
+
+  /**
+   * Rollouts whose current run ended without moving them (the bot stopped in between: an
+   * interrupted run, or one that succeeded just before the stop) are stopped, saying so: the next
+   * host is never started with nobody there to see its gate.
+   */
+  private settleRollouts(now: number): void {
+    try {
+      for (const row of this.rollouts.running()) {
+        const current = (JSON.parse(row.runs) as string[])[row.position];
+        const run = current === undefined ? undefined : this.store.getRun(current);
+        if (run) {
+          if (!ACTIVE.includes(run.status)) this.moveRollout(run.id, false);
+        } else if (now - row.updated_at > 10 * 60_000) {
+          const r = rolloutOf(row);
+          this.rollouts.update(r.id, r.position, this.rolloutRow(startFailed(r, 'the bot stopped before its run started')), now);
+        }
+      }
+    } catch (err) {
+      this.log.error({ err }, 'could not settle rollouts');
+    }
   }
 
   private expireGate(gate: GateRow, now = Date.now()): boolean {
@@ -666,6 +803,9 @@ export class Engine {
     const title = typeof runbook.title === 'string' ? runbook.title : runbook.title(params);
     const steps = this.store.stepsOf(runId);
     const lines: string[] = run.origin ? [`↪ Started from ${run.origin}`] : [];
+    const rolloutId = rolloutIdOf(run.origin);
+    const rolloutRow = rolloutId === undefined ? undefined : this.rollouts.get(rolloutId);
+    if (rolloutRow) lines.push(progressText(rolloutOf(rolloutRow), runId, (id) => this.store.getRun(id)?.status), '');
     const fields: Field[] = [];
     const blocks: OutputBlock[] = [];
     runbook.steps.forEach((s, i) => {

@@ -45,6 +45,8 @@ export interface RunView {
   gate?: { stepIdx: number; expiresAt: number; fourEyes: boolean };
   /** Who asked and who decided its gates (accepted clicks), oldest first. */
   people?: { requestedBy: Person; decisions: (Person & { decision: 'confirm' | 'cancel' })[] };
+  /** A run this one started, to be shown as a message of its own: the next host of a rollout, at its gate. */
+  next?: RunView;
 }
 
 /** `planHash` binds a Confirm to the preview it was shown with (a changed plan refuses the click). */

@@ -1,0 +1,105 @@
+import { createServer } from 'node:net';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DoubleMessage } from '../discord-double/index.js';
+import { commandsLogMark, commandsLogSince } from '../staging/staging.js';
+import { useBot } from './suite.js';
+import { buttonId, buttonsOf, textOf } from './util.js';
+
+/**
+ * A runbook that changes hosts, on a group: a rollout, one host at a time (canary first), each
+ * host's run an ordinary run behind its own gate. Four configured hosts, three reaching the one
+ * staging machine (as in fleet.test.ts): group web = staging, staging-2; group broken = staging,
+ * staging-3 (its adonisjs health check points at a closed port: its Verify fails), staging-4.
+ */
+let deadPort = 0;
+
+beforeAll(async () => {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  deadPort = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+});
+
+const restarts = (lines: string[], service: string) => lines.filter((l) => new RegExp(`compose.*\\brestart\\b.*${service}`).test(l));
+
+describe('a runbook that changes hosts, on a group: one host at a time, each behind its own gate', () => {
+  const h = useBot({
+    hostCount: 4,
+    hostConfig: (n) =>
+      [
+        { groups: ['web', 'broken'] },
+        { groups: ['web'] },
+        { groups: ['broken'], healthChecks: { adonisjs: { url: `http://127.0.0.1:${deadPort}/health` } } },
+        { groups: ['broken'] },
+      ][n] ?? {},
+  });
+
+  const rolloutIdIn = (m: DoubleMessage) => /rollout (u[\w-]+) · restart over group/.exec(textOf(m))?.[1];
+  /** The gate message of `host` in the rollout: a new message in the channel, posted after the host before it succeeded. */
+  const gateOf = (rollout: string, host: string) =>
+    h.double.waitForChannelMessage('alerts', (m) => rolloutIdIn(m) === rollout && (m.embeds?.[0]?.footer?.text ?? '').includes(` · ${host} · `) && buttonsOf(m).some((b) => b.label === 'Confirm' && b.disabled !== true), { timeoutMs: 60_000 });
+
+  async function startRollout(service: string, group: string) {
+    const handle = h.double.sendCommand({ name: 'restart', options: { service, host: group }, member: 'operator', channel: 'alerts' });
+    const canary = await handle.waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 60_000 });
+    return { canary, rollout: rolloutIdIn(canary)! };
+  }
+
+  it('/restart adonisjs host:web: the canary gate, then the next host gate once the canary succeeded; two runs in the audit, linked to the rollout', async () => {
+    const mark = await commandsLogMark();
+    const { canary, rollout } = await startRollout('adonisjs', 'web');
+    expect(rollout).toBeDefined();
+    expect(textOf(canary)).toContain('🚦 **Rollout over group web · host 1 of 2:** ⏸️ staging (canary) → ▫️ staging-2');
+    expect(textOf(canary)).toContain('docker-compose -f docker/compose.prod.yml restart adonisjs');
+    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toEqual([]);
+
+    const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Confirm'), member: 'operator' });
+    const done = await click.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(textOf(done)).toContain('✅ staging (canary) → ⏸️ staging-2');
+    expect(textOf(done)).toContain('Next: staging-2 (its own confirmation).');
+    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(1);
+
+    const second = await gateOf(rollout, 'staging-2');
+    expect(textOf(second)).toContain('host 2 of 2:** ✅ staging (canary) → ⏸️ staging-2');
+    expect(textOf(second)).toContain(`Requested by <@${h.double.members.operator.id}>`);
+    const click2 = await h.double.clickButton({ message: second, customId: buttonId(second, 'Confirm'), member: 'operator' });
+    const done2 = await click2.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(textOf(done2)).toContain('Rollout done: all 2 hosts succeeded.');
+    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(2);
+
+    const runs = h.app.store.recentRuns(2);
+    expect(runs.map((r) => [r.runbook, r.host, r.status]).sort()).toEqual([
+      ['restart', 'staging', 'succeeded'],
+      ['restart', 'staging-2', 'succeeded'],
+    ]);
+    for (const r of runs) expect(r.origin).toBe(`rollout ${rollout} · restart over group web`);
+    const audit = h.double.sendCommand({ name: 'audit', options: { run: runs[0]!.id }, member: 'viewer', channel: 'alerts' });
+    expect(textOf(await audit.waitForReply((m) => m.embeds.length > 1))).toContain(`Started from rollout ${rollout} · restart over group web`);
+  }, 240_000);
+
+  it('a host whose health check fails stops the rollout there, the rest not started, and offers Roll back', async () => {
+    const mark = await commandsLogMark();
+    const { canary, rollout } = await startRollout('adonisjs', 'broken');
+    const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Confirm'), member: 'operator' });
+    await click.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
+    const second = await gateOf(rollout, 'staging-3');
+    const click2 = await h.double.clickButton({ message: second, customId: buttonId(second, 'Confirm'), member: 'operator' });
+    const failed = await click2.waitForUpdate((m) => /❌ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 120_000 });
+    expect(textOf(failed)).toContain('✅ staging (canary) → ❌ staging-3 → ▫️ staging-4');
+    expect(textOf(failed)).toContain('**Rollout stopped:** staging-3 failed; not started: staging-4.');
+    expect(buttonsOf(failed).map((b) => b.label)).toContain('Roll back');
+    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(2);
+    expect(h.app.store.recentRuns(5).filter((r) => r.origin?.includes(rollout)).map((r) => r.host).sort()).toEqual(['staging', 'staging-3']);
+  }, 300_000);
+
+  it('cancelling a gate stops the rollout: nothing restarts, the next host is not started', async () => {
+    const mark = await commandsLogMark();
+    const { canary, rollout } = await startRollout('nextjs', 'web');
+    const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Cancel'), member: 'operator' });
+    const cancelled = await click.waitForUpdate();
+    expect(textOf(cancelled)).toContain('🚫 staging (canary) → ▫️ staging-2');
+    expect(textOf(cancelled)).toContain('**Rollout stopped:** staging cancelled; not started: staging-2.');
+    expect(restarts(await commandsLogSince(mark), 'nextjs')).toEqual([]);
+    expect(h.app.store.recentRuns(5).filter((r) => r.origin?.includes(rollout)).map((r) => r.host)).toEqual(['staging']);
+  }, 120_000);
+});
