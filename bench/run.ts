@@ -551,7 +551,15 @@ const commandLogLines = (env: StagingEnv): string[] => readFileSync(env.commands
  * 7. A freshly started bot (no SSH connection, nothing cached), BURST members sending /ps in the
  * same instant: every final reply, its latency from the send, and what the burst made the host run.
  */
-async function coldBurst(env: StagingEnv, double: DiscordDouble): Promise<void> {
+/** The bot's own acknowledgement histogram for commands (from its /metrics): how many acks took ≤ each bucket. */
+async function botAckBuckets(httpListen: string | undefined): Promise<string> {
+  if (httpListen === undefined) return 'no /metrics (the child logged no http listen address)';
+  const text = await (await fetch(`http://${httpListen}/metrics`)).text();
+  const buckets = [...text.matchAll(/^opsbot_interaction_ack_seconds_bucket\{le="([^"]+)",kind="command"\} (\d+)$/gm)].map((m) => `≤${m[1] === '+Inf' ? '∞' : `${Number(m[1]) * 1000} ms`}: ${m[2]}`);
+  return buckets.length > 0 ? buckets.slice(0, 5).join(', ') : 'no command acks in /metrics';
+}
+
+async function coldBurst(env: StagingEnv, double: DiscordDouble, httpListen?: string): Promise<void> {
   const metric = `7. cold start, ${BURST} concurrent /ps to the final reply (bot child)`;
   try {
     const before = commandLogLines(env).length;
@@ -571,6 +579,9 @@ async function coldBurst(env: StagingEnv, double: DiscordDouble): Promise<void> 
     row(`${metric}: p50 / p99`, `${ms(percentile(finalMs, 50))} / ${ms(p99)}`, 'p99 < 1.5 s', p99 < 1500);
     row(`${metric}: ack p99 (from the double)`, ms(percentile(ackMs, 99)), '< 50 ms', percentile(ackMs, 99) < 50);
     row(`${metric}: processes started on the host`, String(ran.length), '≤ 5', ran.length <= 5);
+    // Receipt → accepted, as the bot itself timed it: what of the double's figure is the bot's.
+    const own = await botAckBuckets(httpListen).catch((err: unknown) => `could not read /metrics: ${(err as Error).message}`);
+    row(`${metric}: the bot's own ack times (receipt → accepted, its /metrics)`, own, '—', 'info');
     notes.push(
       `7. Cold burst: the bot child process (below), right after "opsbot started" and before any other command (no SSH connection yet, compose flavour, ` +
         `services and project unknown); ${BURST} \`/ps\` sent in one tick through the double; final latency = send → the reply with the services as the double ` +
@@ -652,7 +663,7 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   const idleVm = procMemory(pid, 'VmRSS');
   say(`  idle: rss ${mib(idle.rss)}, heap used ${mib(idle.heapUsed)}`);
 
-  await coldBurst(env, double);
+  await coldBurst(env, double, httpListen);
   await sleep(500);
   const afterPs = await childMem(child);
 
