@@ -92,6 +92,17 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     expect(h.app.store.recentRuns(5).filter((r) => r.origin?.includes(rollout)).map((r) => r.host).sort()).toEqual(['staging', 'staging-3']);
   }, 300_000);
 
+  it('a canary gate confirmed after the bot restarted still carries the rollout on to the next host', async () => {
+    const { canary, rollout } = await startRollout('nextjs', 'web');
+    await h.restartBot();
+    const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Confirm'), member: 'operator' });
+    await click.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
+    const second = await gateOf(rollout, 'staging-2');
+    expect(textOf(second)).toContain('host 2 of 2:** ✅ staging (canary) → ⏸️ staging-2');
+    const cancel = await h.double.clickButton({ message: second, customId: buttonId(second, 'Cancel'), member: 'operator' });
+    expect(textOf(await cancel.waitForUpdate())).toContain('**Rollout stopped:** staging-2 cancelled.');
+  }, 240_000);
+
   it('cancelling a gate stops the rollout: nothing restarts, the next host is not started', async () => {
     const mark = await commandsLogMark();
     const { canary, rollout } = await startRollout('nextjs', 'web');
