@@ -13,6 +13,7 @@
 import { createServer, type Socket } from 'node:net';
 import { textOf } from '../test/e2e/util.js';
 import { startHarness, type Harness } from '../test/e2e/harness.js';
+import { commandsLogMark, commandsLogSince } from '../test/staging/staging.js';
 import type { DoubleMessage } from '../test/discord-double/index.js';
 import { formatTable, median, ms, ratio, timed, verdict, type Row } from './lib.js';
 
@@ -50,6 +51,13 @@ say('three live hosts');
 const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S } });
 let singleMedians: number[] = [];
 try {
+  // Cold: a fresh bot's first /ps host:all opens every host's SSH connection and looks up each
+  // host's compose flavour, project and services; what it makes the hosts run is counted.
+  const mark = await commandsLogMark();
+  const cold = await ps(live, 'all', /\d+ ok · \d+ failing · \d+ unreachable/);
+  const lines = await commandsLogSince(mark);
+  rows.push({ metric: '/ps host:all, cold (fresh bot, 3 hosts)', measured: `${ms(cold)}, ${lines.length} host processes (${(lines.length / 3).toFixed(1)} per host)`, target: '—', verdict: 'n/a' });
+  notes.push(`Cold /ps host:all made the hosts run: ${lines.map((l) => l.replace(/^cd \S+ && /, '').replace(/^exec /, '')).join(' | ')}.`);
   for (const host of ['staging', 'staging-2', 'staging-3']) {
     const s = await series(live, host, /services running|not running/);
     singleMedians.push(median(s));
