@@ -4,6 +4,7 @@ import type { StepContext, StepOutcome } from '../src/engine/runbook.js';
 import type { Host } from '../src/host/index.js';
 import type { SwarmTask } from '../src/host/swarm.js';
 import { serviceLogs } from './docker-logs.js';
+import { parseImageRef } from './images.js';
 
 /*
  * The steps of the runbooks on a swarm host (`orchestrator: swarm`): Swarm's own operations on
@@ -50,7 +51,7 @@ const isRunning = (t: SwarmTask): boolean => t.desiredState === 'running' && t.s
  * from new; and Swarm clears UpdateStatus when a spec is updated, so any status seen after the
  * update is this update's.)
  */
-export async function swarmVerify(ctx: StepContext<unknown>, service: string): Promise<StepOutcome> {
+export async function swarmVerify(ctx: StepContext<unknown>, service: string, options: { rollback?: boolean } = {}): Promise<StepOutcome> {
   const { host } = ctx;
   const name = host.swarmServiceName(service);
   ctx.note(`docker API: inspect service ${name} and its tasks until the update converges`);
@@ -69,8 +70,10 @@ export async function swarmVerify(ctx: StepContext<unknown>, service: string): P
     const running = tasks.filter(isRunning);
     const state = svc.UpdateStatus?.State;
     // paused: a new task failed and update_config says pause; rollback_*: Swarm undoes the update.
-    if (state === 'paused' || state?.startsWith('rollback')) stopped = `${state}${svc.UpdateStatus?.Message ? `: ${svc.UpdateStatus.Message}` : ''}`;
-    converged = running.length === wanted() && running.every(isNew) && state !== 'updating';
+    // A rollback asked for (`service rollback`) is itself rollback_started, then rollback_completed.
+    const halted = options.rollback ? state === 'paused' || state === 'rollback_paused' : state === 'paused' || state?.startsWith('rollback');
+    if (halted) stopped = `${state}${svc.UpdateStatus?.Message ? `: ${svc.UpdateStatus.Message}` : ''}`;
+    converged = running.length === wanted() && running.every(isNew) && state !== 'updating' && state !== 'rollback_started';
     ctx.progress(`${running.length}/${wanted()} running, ${running.filter(isNew).length} new${state ? ` · update ${state}` : ''}`);
     if (converged || stopped !== undefined || Date.now() > deadline) break;
     await sleep(500);
@@ -140,4 +143,86 @@ export async function swarmScaleTo(ctx: StepContext<unknown>, service: string, n
     fields: [{ name: 'Tasks', value: `${running} running (wanted ${n})`, inline: true }],
     ...(out ? { output: out, outputTitle: 'service scale output' } : {}),
   };
+}
+
+/** `docker service update --detach --image <repo>:<version> <stack>_<service>`: Swarm's own update, as the service's update_config says (parallelism, failure action). */
+export const swarmDeployArgv = (host: Host, service: string, image: string): string[] => host.dockerArgv(['service', 'update', '--detach', '--image', image, host.swarmServiceName(service)]);
+
+/** `docker service rollback --detach <stack>_<service>`: Swarm puts the service's previous spec back. */
+export const swarmRollbackArgv = (host: Host, service: string): string[] => host.dockerArgv(['service', 'rollback', '--detach', host.swarmServiceName(service)]);
+
+interface SpecImages {
+  /** The image of the service's spec, as Swarm keeps it (pinned digest included, if any). */
+  image: string;
+  /** The image of its previous spec (what `service rollback` returns to), if it has one. */
+  previous: string | undefined;
+}
+
+type ImageSpec = { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | undefined;
+
+/** The images of a stack service's spec and previous spec, from the Swarm API. */
+export async function swarmSpecImages(host: Host, service: string): Promise<SpecImages> {
+  const svc = (await host.docker
+    .getService(host.swarmServiceName(service))
+    .inspect()
+    .catch((err: unknown) => {
+      if ((err as { statusCode?: unknown } | null)?.statusCode === 404) throw new UserError('service.not-in-stack', `Stack "${host.stack}" on host "${host.name}" has no service "${service}". Use /ps to see the stack.`);
+      throw err;
+    })) as { Spec?: ImageSpec; PreviousSpec?: ImageSpec };
+  return { image: svc.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '', previous: svc.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image };
+}
+
+const withoutDigest = (image: string): string => image.replace(/@sha256:[0-9a-f]{64}$/, '');
+
+/** The reference a deploy sets: the repository of the service's spec image, with the wanted tag. */
+export async function swarmWanted(host: Host, service: string, version: string): Promise<string> {
+  const { image } = await swarmSpecImages(host, service);
+  return `${parseImageRef(withoutDigest(image)).repository}:${version}`;
+}
+
+/**
+ * Refuses, before any gate, a version the swarm cannot run: it must be an image of the manager's
+ * engine or in the registry. In a real swarm the image comes from the registry (every node pulls
+ * it); a tag present on the manager only is enough for a single-node swarm, or where images are
+ * loaded on every node (the staging swarm: its namespace reaches no registry). The registry is
+ * asked by the manager's engine (`GET /distribution/…/json`, what `docker service update` asks to
+ * pin the digest), not by the CLI on the host: the engine is the one that pulls, through its own
+ * network and registry settings.
+ */
+export async function checkSwarmVersion(host: Host, service: string, version: string): Promise<void> {
+  const wanted = await swarmWanted(host, service, version);
+  const local = await host.docker.getImage(wanted).inspect().then(
+    () => true,
+    () => false,
+  );
+  if (local) return;
+  const asked = await new Promise<{ ok: true } | { ok: false; status: number | undefined; text: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, status: undefined, text: 'no answer within 30 s' }), 30_000);
+    host.docker.modem.dial({ path: `/distribution/${wanted}/json`, method: 'GET', options: {}, statusCodes: { 200: true, 401: 'unauthorized', 403: 'forbidden', 404: 'not found', 500: 'server error' } }, (err: unknown) => {
+      clearTimeout(timer);
+      if (!err) return resolve({ ok: true });
+      const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
+      resolve({ ok: false, status: e.statusCode, text: (e.json?.message ?? e.message ?? String(err)).split('\n')[0]?.slice(0, 300) ?? '' });
+    });
+  });
+  if (asked.ok) return;
+  if (/manifest unknown|no such manifest|not found/i.test(asked.text) && asked.status !== 500) {
+    throw new UserError('deploy.no-such-version', `There is no version "${version}" of ${wanted.replace(/:[^:/]*$/, '')}: not an image of the swarm manager, and not in the registry. Nothing was run.`);
+  }
+  throw new UserError('deploy.registry-unreadable', `Version "${version}" (${wanted}) is not an image of the swarm manager, and its engine could not check the registry (${asked.text}). Nothing was run.`);
+}
+
+/**
+ * A swarm deploy's rollback is `service rollback`, which puts back whatever the previous spec is:
+ * refused unless the service still runs the spec this deploy set and its previous spec holds the
+ * image recorded before it. After Swarm rolled the update back itself (failure_action) or another
+ * change since, the previous spec is something else, and rolling back would bring that back.
+ */
+export async function checkSwarmRollback(host: Host, service: string, version: string, recorded: string | undefined): Promise<void> {
+  if (recorded === undefined) throw new UserError('rollback.no-record', `The run recorded no image for ${service} before its change; nothing was run. /ps shows what runs; /runbook deploy can put a version back.`);
+  const { image, previous } = await swarmSpecImages(host, service);
+  const deployed = withoutDigest(image);
+  if (parseImageRef(deployed).tag !== version || previous !== recorded) {
+    throw new UserError('rollback.spec-moved', `Service "${service}" is no longer on the spec this deploy set (it runs ${deployed}${previous ? `, its previous spec is ${withoutDigest(previous)}` : ''}; the deploy had recorded ${withoutDigest(recorded)}): \`service rollback\` would not return to the recorded image. Nothing was run. /runbook deploy can put a version back.`);
+  }
 }

@@ -37,7 +37,7 @@ export function serviceOf(config: HostConfig, part: keyof typeof SERVICE_PARTS):
  * Swarm API and change it with Swarm's own operations (runbooks/swarm.ts). The others read compose
  * containers on the host, which a stack's tasks are not (they may run on any node of the swarm).
  */
-export const SWARM_RUNBOOKS: readonly string[] = ['high-usage', 'logs', 'ps', 'restart'];
+export const SWARM_RUNBOOKS: readonly string[] = ['deploy', 'high-usage', 'logs', 'ps', 'restart'];
 
 /**
  * Why the runbook cannot run on this host, one reason per missing part (empty: it can). Reads

@@ -20,6 +20,8 @@ interface SwarmEnv {
   dockerHost: string;
   stack: string;
   services: string[];
+  /** A second tag of the stack's image in the swarm engine, for deploy. */
+  version: string;
   dockerdPid: number;
 }
 
@@ -36,11 +38,29 @@ interface Task {
   CreatedAt: string;
   DesiredState: string;
   Status: { State: string };
+  Spec?: { ContainerSpec?: { Image?: string } };
 }
 async function runningTasks(service: string): Promise<Task[]> {
   const s = (await engine.getService(`${swarm.stack}_${service}`).inspect()) as { ID: string };
   const tasks = (await engine.listTasks({ filters: { service: [s.ID] } })) as Task[];
   return tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && t.Status.State === 'running');
+}
+
+/** The image stack.yml gives every service, and the deployable second version of it. */
+const STACK_IMAGE = 'opsbot-staging/busybox:latest';
+const VERSION_IMAGE = `opsbot-staging/busybox:${swarm.version}`;
+const noDigest = (image: string | undefined) => (image ?? '').replace(/@sha256:[0-9a-f]{64}$/, '');
+/** The image of a service's spec, and its update state, as the engine has them. */
+async function specImage(service: string): Promise<string> {
+  const s = (await engine.getService(`${swarm.stack}_${service}`).inspect()) as { Spec: { TaskTemplate: { ContainerSpec: { Image: string } } } };
+  return noDigest(s.Spec.TaskTemplate.ContainerSpec.Image);
+}
+async function updateState(service: string): Promise<string | undefined> {
+  return ((await engine.getService(`${swarm.stack}_${service}`).inspect()) as { UpdateStatus?: { State?: string } }).UpdateStatus?.State;
+}
+/** The images of the specs the running tasks of a service were made from. */
+async function taskImages(service: string): Promise<string[]> {
+  return (await runningTasks(service)).map((t) => noDigest(t.Spec?.ContainerSpec?.Image));
 }
 
 describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in its own network namespace', () => {
@@ -55,6 +75,7 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
     // Whatever a failed assertion left behind, the next run expects the stack as stack.yml has it.
     const worker = (await engine.getService(`${swarm.stack}_worker`).inspect()) as { Spec: { Mode: { Replicated?: { Replicas?: number } } } };
     if (worker.Spec.Mode.Replicated?.Replicas !== 1) await run('docker', [`--host=${swarm.dockerHost}`, 'service', 'scale', '--detach', `${swarm.stack}_worker=1`]);
+    if ((await specImage('api')) !== STACK_IMAGE) await run('docker', [`--host=${swarm.dockerHost}`, 'service', 'update', '--detach', '--image', STACK_IMAGE, `${swarm.stack}_api`]);
   });
 
   beforeAll(async () => {
@@ -137,6 +158,54 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
     expect(spec.Spec.Mode.Replicated.Replicas).toBe(1);
   }, 90_000);
 
+  it("deploy is `docker service update --image` behind the gate, verified by the tasks converging on the new image; Roll back is Swarm's `service rollback`", async () => {
+    expect(await specImage('api')).toBe(STACK_IMAGE);
+    const mark = await commandsLogMark();
+    const ask = h.double.sendCommand({ name: 'runbook', subcommand: 'deploy', options: { host: 'swarm', service: 'api', version: swarm.version }, member: 'operator', channel: 'alerts' });
+    const gate = await ask.waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 30_000 });
+    const argv = `docker --host=${swarm.dockerHost} service update --detach --image ${VERSION_IMAGE} ${swarm.stack}_api`;
+    expect(textOf(gate)).toContain(argv);
+    expect(textOf(gate)).toMatch(new RegExp(`✅ \\*\\*Record the running image\\*\\* — ${swarm.stack}_api runs ${STACK_IMAGE}`));
+    // Nothing changes before the confirmation.
+    expect(await specImage('api')).toBe(STACK_IMAGE);
+
+    const confirm = await h.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+    const done = await confirm.waitForUpdate((m) => /[✅❌] \*\*Health gate\*\* — /.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(textOf(done)).toMatch(/✅ \*\*Health gate\*\* — converged: 2\/2 new tasks running/);
+    // The engine agrees: the spec names the version, both running tasks were made from it.
+    expect(await specImage('api')).toBe(VERSION_IMAGE);
+    expect(await taskImages('api')).toEqual([VERSION_IMAGE, VERSION_IMAGE]);
+    expect(await updateState('api')).toBe('completed');
+    expect(await taskImages('worker')).toEqual([STACK_IMAGE]);
+
+    const rollback = await h.double.clickButton({ message: done, customId: buttonId(done, 'Roll back'), member: 'operator' });
+    const rbGate = await rollback.waitForReply((m) => buttonsOf(m).length > 0, { timeoutMs: 30_000 });
+    expect(textOf(rbGate)).toContain(`docker --host=${swarm.dockerHost} service rollback --detach ${swarm.stack}_api`);
+    expect(await specImage('api')).toBe(VERSION_IMAGE);
+    const rbConfirm = await h.double.clickButton({ message: rbGate, customId: buttonId(rbGate, 'Confirm'), member: 'operator' });
+    const back = await rbConfirm.waitForUpdate((m) => /[✅❌] \*\*Health gate\*\* — /.test(textOf(m)), { timeoutMs: 90_000 });
+    expect(textOf(back)).toMatch(/✅ \*\*Health gate\*\* — converged: 2\/2 new tasks running/);
+    expect(await specImage('api')).toBe(STACK_IMAGE);
+    expect(await taskImages('api')).toEqual([STACK_IMAGE, STACK_IMAGE]);
+    expect(await updateState('api')).toBe('rollback_completed');
+    // The two changes reached the host as shown at their gates, through the guard.
+    const sent = (await commandsLogSince(mark)).filter((l) => /service (update|rollback)/.test(l));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toContain(argv);
+    expect(sent[1]).toContain(`service rollback --detach ${swarm.stack}_api`);
+  }, 120_000);
+
+  it('deploy refuses a version neither the swarm engine nor a registry has, before any gate, and runs nothing', async () => {
+    const mark = await commandsLogMark();
+    const answer = await finalAnswer(h.double.sendCommand({ name: 'runbook', subcommand: 'deploy', options: { host: 'swarm', service: 'api', version: '9.9.9' }, member: 'operator', channel: 'alerts' }));
+    expect(isEphemeral(answer)).toBe(true);
+    // The namespace reaches no registry: the engine cannot ask one, and says so.
+    expect(textOf(answer)).toMatch(/Version "9\.9\.9" \(opsbot-staging\/busybox:9\.9\.9\) is not an image of the swarm manager, and its engine could not check the registry \(.+\)\. Nothing was run\./);
+    expect(buttonsOf(answer)).toEqual([]);
+    expect((await commandsLogSince(mark)).filter((l) => l.includes('service '))).toEqual([]);
+    expect(await specImage('api')).toBe(STACK_IMAGE);
+  });
+
   it("refuses a service the stack does not have, and runs nothing that changes the swarm", async () => {
     const before = (await runningTasks('api')).map((t) => t.ID).sort();
     const mark = await commandsLogMark();
@@ -159,7 +228,7 @@ describe('a Docker Swarm stack as a target (orchestrator: swarm), on a swarm in 
   it('a command that reads compose containers is refused on the swarm host, before anything runs there', async () => {
     const mark = await commandsLogMark();
     const answer = await finalAnswer(h.double.sendCommand({ name: 'stats', options: { host: 'swarm' }, member: 'viewer', channel: 'alerts' }));
-    expect(textOf(answer)).toMatch(/cannot run on host "swarm": host swarm is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: high-usage, logs, ps, restart\. Nothing was run\./);
+    expect(textOf(answer)).toMatch(/cannot run on host "swarm": host swarm is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: deploy, high-usage, logs, ps, restart\. Nothing was run\./);
     expect((await commandsLogSince(mark)).filter((l) => /docker (--host=\S+ )?stats/.test(l))).toEqual([]);
   });
 });

@@ -93,6 +93,10 @@ const ALLOWED: [string[], string | undefined][] = [
   // orchestrator: swarm: restart is Swarm's own update of one service of the stack, detached.
   [['docker', 'service', 'update', '--detach', '--force', 'shop_api'], P],
   [['docker', 'service', 'scale', '--detach', 'shop_api=3'], P],
+  // deploy on a swarm host: one service to a tagged image, and Swarm's own rollback of it.
+  [['docker', 'service', 'update', '--detach', '--image', 'opsbot-staging/busybox:2.0', 'shop_api'], P],
+  [['docker', 'service', 'update', '--detach', '--image', '127.0.0.1:5000/brainbytes/adonisjs:1.1.0', 'shop_api'], P],
+  [['docker', 'service', 'rollback', '--detach', 'shop_api'], P],
   // Quoting: spaces, quotes, an empty word, a newline, shell syntax inside quotes, in cwd too.
   [['df', '-h', "it's a dir", '', "'", "''", 'a\nb', '$(id); `id` | > * ~'], "/srv/my app's dir"],
 ];
@@ -260,6 +264,17 @@ describe('opsbot-guard: the grammar of quote.ts, and the allow-list', () => {
     [['docker', 'service', 'scale', '--detach', 'shop_api=2', 'shop_worker=2'], P],
     [['docker', 'service', 'scale', 'shop_api=2'], P],
     [['docker', 'service', 'scale', '--detach', 'api=2'], P],
+    // swarm deploy: a tagged image for one stack service, nothing else; rollback of one service.
+    [['docker', 'service', 'update', '--detach', '--image', 'busybox', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--image', 'busybox@sha256:' + 'a'.repeat(64), 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--image', '--force', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--image', 'busybox:1', '--env-add', 'A=1', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--image', 'busybox:1', 'shop_api', 'shop_worker'], P],
+    [['docker', 'service', 'update', '--image', 'busybox:1', 'shop_api'], P],
+    [['docker', 'service', 'update', '--detach', '--image', 'busybox:1', 'api'], P],
+    [['docker', 'service', 'rollback', 'shop_api'], P],
+    [['docker', 'service', 'rollback', '--detach', 'shop_api', 'shop_worker'], P],
+    [['docker', 'service', 'rollback', '--detach', '--rollback-parallelism', '0', 'shop_api'], P],
   ];
   it.each(NOT_ALLOWED.map(([argv, cwd]) => [commandLine(argv, cwd), argv] as const))('refuses the argv of %s', (line) => {
     const res = guard(line);

@@ -8,7 +8,7 @@ import { Host } from '../../src/host/host.js';
 import { readStack, stackDocument } from '../../src/host/swarm.js';
 import type { Transport } from '../../src/host/transport.js';
 import { runbooks } from '../../runbooks/index.js';
-import { swarmForceUpdateArgv } from '../../runbooks/swarm.js';
+import { checkSwarmRollback, swarmDeployArgv, swarmForceUpdateArgv, swarmRollbackArgv } from '../../runbooks/swarm.js';
 import { SWARM_RUNBOOKS, missingParts } from '../../src/engine/parts.js';
 
 const example = readFileSync('opsbot.example.yaml', 'utf8');
@@ -69,7 +69,7 @@ describe('runbooks on a swarm host', () => {
     const byId = (id: string) => runbooks.find((r) => r.id === id)!;
     for (const id of SWARM_RUNBOOKS) expect(await missingParts(byId(id), host), id).toEqual([]);
     expect(await missingParts({ ...byId('restart'), id: 'restart:rollback' }, host)).toEqual([]);
-    expect((await missingParts(byId('stats'), host)).join()).toMatch(/host manager is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: high-usage, logs, ps, restart/);
+    expect((await missingParts(byId('stats'), host)).join()).toMatch(/host manager is a swarm manager \(stack shop\), and this runbook reads compose containers; on a swarm host: deploy, high-usage, logs, ps, restart/);
     // A compose host is unaffected.
     expect(await missingParts(byId('stats'), new Host(hostSchema.parse(base), transport))).toEqual([]);
   });
@@ -138,5 +138,29 @@ describe('reading a stack from the Swarm API', () => {
   it('says so when the engine is not a swarm manager', async () => {
     const docker = { listServices: async () => Promise.reject(Object.assign(new Error('(HTTP code 503) unexpected - This node is not a swarm manager.'), { statusCode: 503 })) } as unknown as Docker;
     await expect(readStack(docker, 'manager', 'shop')).rejects.toThrow(/Host "manager" is configured with orchestrator: swarm, but its Docker engine is not a swarm manager/);
+  });
+});
+
+describe('deploy on a swarm host', () => {
+  const host = new Host(hostSchema.parse({ ...base, orchestrator: 'swarm', stack: 'shop' }), transport);
+  /** The host with its engine answering one service inspect: the spec's and the previous spec's image. */
+  const withSpecs = (image: string, previous: string | undefined): Host => {
+    const spec = (i: string) => ({ TaskTemplate: { ContainerSpec: { Image: i } } });
+    const docker = { getService: () => ({ inspect: async () => ({ Spec: spec(image), ...(previous ? { PreviousSpec: spec(previous) } : {}) }) }) };
+    return Object.defineProperty(Object.create(host) as Host, 'docker', { value: docker });
+  };
+  const before = 'opsbot-staging/busybox:latest';
+
+  it('is `service update --image` of <stack>_<service>, and its rollback `service rollback`', () => {
+    expect(swarmDeployArgv(host, 'api', 'repo/app:2.0')).toEqual(['docker', 'service', 'update', '--detach', '--image', 'repo/app:2.0', 'shop_api']);
+    expect(swarmRollbackArgv(host, 'api')).toEqual(['docker', 'service', 'rollback', '--detach', 'shop_api']);
+  });
+
+  it('rolls back only from the spec the deploy set to the recorded image: not after Swarm rolled back itself, nor without a record', async () => {
+    await expect(checkSwarmRollback(withSpecs(`opsbot-staging/busybox:2.0@sha256:${'b'.repeat(64)}`, before), 'api', '2.0', before)).resolves.toBeUndefined();
+    // failure_action: rollback swapped the specs: the previous spec is now the failed version.
+    await expect(checkSwarmRollback(withSpecs(before, 'opsbot-staging/busybox:2.0'), 'api', '2.0', before)).rejects.toThrow(/no longer on the spec this deploy set \(it runs opsbot-staging\/busybox:latest, its previous spec is opsbot-staging\/busybox:2\.0.*Nothing was run/);
+    await expect(checkSwarmRollback(withSpecs('opsbot-staging/busybox:2.0', 'opsbot-staging/busybox:1.9'), 'api', '2.0', before)).rejects.toThrow(/would not return to the recorded image/);
+    await expect(checkSwarmRollback(withSpecs('opsbot-staging/busybox:2.0', before), 'api', '2.0', undefined)).rejects.toThrow(/recorded no image/);
   });
 });
