@@ -29,6 +29,9 @@ export class Router {
   /** Per interaction, for the metrics: when it arrived and how it ended (default ok). */
   private readonly receivedAt = new WeakMap<Interaction, number>();
   private readonly outcomes = new WeakMap<Interaction, 'refused' | 'user_error' | 'error'>();
+  /** Acknowledgements sent and not yet accepted, and who waits for there to be none. */
+  private acksInFlight = 0;
+  private acksDone: (() => void)[] = [];
 
   constructor(
     private readonly deps: CommandDeps & { log: Logger; access: () => Access },
@@ -63,10 +66,33 @@ export class Router {
 
   /** Runs an acknowledgement (defer, reply, update) and records how long after arrival Discord took it. */
   private async ack<T>(i: Interaction, kind: 'command' | 'button' | 'autocomplete', send: () => Promise<T>): Promise<T> {
-    const result = await send();
-    const at = this.receivedAt.get(i);
-    if (at !== undefined) ackLatency.observe({ kind }, (performance.now() - at) / 1000);
-    return result;
+    this.acksInFlight++;
+    try {
+      const result = await send();
+      const at = this.receivedAt.get(i);
+      if (at !== undefined) ackLatency.observe({ kind }, (performance.now() - at) / 1000);
+      return result;
+    } finally {
+      if (--this.acksInFlight === 0) for (const done of this.acksDone.splice(0)) done();
+    }
+  }
+
+  /**
+   * Resolves once no acknowledgement is in flight (at most `maxMs` later). Work that blocks the
+   * event loop — the first command loads the SSH and Docker clients, a few hundred ms of module
+   * evaluation on a cold start — waits for it, so a burst's acknowledgements are all sent and
+   * accepted first: Discord shows "interaction failed" after 3 s, a slow reply only later.
+   */
+  private acksSettled(maxMs = 300): Promise<void> {
+    if (this.acksInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      timer.unref();
+      this.acksDone.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private actor(i: Interaction) {
@@ -97,11 +123,17 @@ export class Router {
     } catch (err) {
       return this.fail(i, err, { command: i.commandName });
     }
-    // What the run will ask the host first (connection, compose configuration) starts with the
-    // acknowledgement instead of after its round trip; the run itself, which writes to the
-    // database (a held lock blocks the event loop), starts once acknowledged.
-    if (cmd.usesHost?.(i) === true) this.deps.engine.warm(i.options.getString('host') ?? undefined);
-    await this.ack(i, 'command', () => i.deferReply());
+    // What the run will ask the host first (connection, compose configuration) starts as soon as
+    // the acknowledgements in flight are accepted, not after this one's round trip; the run
+    // itself, which writes to the database (a held lock blocks the event loop), starts once
+    // this one is acknowledged and none is in flight.
+    const acked = this.ack(i, 'command', () => i.deferReply());
+    if (cmd.usesHost?.(i) === true) {
+      const host = i.options.getString('host') ?? undefined;
+      void this.acksSettled().then(() => this.deps.engine.warm(host));
+    }
+    await acked;
+    await this.acksSettled();
     await this.answer(i, () => cmd.run(i, this.actor(i), this.deps), { command: i.commandName });
   }
 
