@@ -77,8 +77,18 @@ describe('the host key changes while the bot runs', () => {
     await resetStaging();
     h = await startHarness();
   });
+  // sshd forks before its child writes the pid file: on a busy machine the file comes a little
+  // later. Left unknown, the impostor would outlive the test and hold the staging port.
+  const impostorPid = async (): Promise<number | undefined> => {
+    const file = join(tmp, 'sshd.pid');
+    for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(50);
+    const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  };
+
   afterAll(async () => {
     await h?.stop();
+    impostor ??= existsSync(join(tmp, 'sshd_config')) ? await impostorPid() : undefined;
     if (impostor !== undefined) {
       try {
         process.kill(impostor, 'SIGTERM');
@@ -110,7 +120,7 @@ describe('the host key changes while the bot runs', () => {
     expect(killStagingSshSessions()).toBeGreaterThan(0);
     await stopStagingDaemon('sshd');
     await execFileAsync('/usr/sbin/sshd', ['-f', config, '-E', join(tmp, 'sshd.log')]);
-    impostor = Number(readFileSync(join(tmp, 'sshd.pid'), 'utf8').trim());
+    impostor = await impostorPid();
 
     const mark = await commandsLogMark();
     for (const [name, options, member] of [['ps', {}, 'viewer'], ['restart', { service: 'nextjs' }, 'operator'], ['stats', {}, 'viewer']] as const) {
