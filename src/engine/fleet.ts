@@ -4,6 +4,7 @@ import { isUserError } from './errors.js';
 import type { Field } from './runbook.js';
 import type { Target } from './targets.js';
 import type { OutputBlock, RunView } from './view.js';
+import { mapLimit } from '../map-limit.js';
 
 /**
  * A read-only runbook on a group of hosts (`host: production`, `host: all`): one ordinary run per
@@ -48,19 +49,6 @@ const ICON: Record<HostState, string> = { ok: '✅', failing: '❌', unreachable
 /** A configured time as people wrote it: "30 s", or "0.3 s" below a second. */
 const limitText = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
 
-/** Runs `fn` over `items`, at most `limit` at once, keeping their order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const at = next++;
-      out[at] = await fn(items[at]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
 
 async function runOne(host: string, o: FleetOptions): Promise<HostOutcome> {
   const runId = newId('r');

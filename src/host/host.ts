@@ -8,6 +8,7 @@ import { dockerOver } from './docker.js';
 import { Lookup } from './lookup.js';
 import { readStack, serviceTasks, stackDocument, type SwarmServiceState, type SwarmTask } from './swarm.js';
 import type { ExecResult, Transport } from './transport.js';
+import { mapLimit } from '../map-limit.js';
 
 export type ComposeFlavour = 'v1' | 'v2';
 
@@ -38,18 +39,6 @@ export interface ComposeConfig {
   document: Record<string, unknown>;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const at = next++;
-      out[at] = await fn(items[at]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 const WORKDIR_LABEL = 'com.docker.compose.project.working_dir';

@@ -3,7 +3,7 @@ import { reportFacts, takeFacts, type ReportFacts } from '../../runbooks/report.
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { isUserError } from '../engine/errors.js';
-import { mapLimit } from '../engine/fleet.js';
+import { mapLimit } from '../map-limit.js';
 import type { PostView, Publisher } from '../engine/publish.js';
 import type { Action, Actor } from '../engine/view.js';
 import { reportsPosted } from '../metrics.js';

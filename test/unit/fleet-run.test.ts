@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/engine/errors.js';
-import { mapLimit, runOnFleet, type FleetOptions } from '../../src/engine/fleet.js';
+import { runOnFleet, type FleetOptions } from '../../src/engine/fleet.js';
+import { mapLimit } from '../../src/map-limit.js';
 import type { RunView } from '../../src/engine/view.js';
 
 const log = pino({ level: 'silent' });
