@@ -129,6 +129,13 @@ const alertRoute = z.object({
     .describe('The runbook\'s parameters; values may use {{ $labels.name }} and {{ $annotations.name }}'),
 });
 
+
+/** `fleet:` — how group runs fan out. Its defaults stand for a configuration that leaves it out. */
+const fleetSettings = z.object({
+  concurrency: z.number().int().min(1).max(64).default(8).describe('Hosts read at once when a read-only command names a group or `all`'),
+  hostTimeoutSeconds: z.number().int().min(1).max(600).default(30).describe('A host that has not answered a group run after this long is shown as timed out (its run goes on, in /audit); the others are not held up'),
+});
+export const FLEET_DEFAULTS: z.infer<typeof fleetSettings> = fleetSettings.parse({});
 export const configSchema = z
   .object({
     discord: z
@@ -193,11 +200,7 @@ export const configSchema = z
       })
       .default({ listen: '127.0.0.1:9465' })
       .describe('The bot\'s HTTP server'),
-    fleet: z
-      .object({
-        concurrency: z.number().int().min(1).max(64).default(8).describe('Hosts read at once when a read-only command names a group or `all`'),
-        hostTimeoutSeconds: z.number().int().min(1).max(600).default(30).describe('A host that has not answered a group run after this long is shown as timed out (its run goes on, in /audit); the others are not held up'),
-      })
+    fleet: fleetSettings
       .prefault({})
       .describe('Read-only commands on a group of hosts (`host: production`, `host: all`): run in parallel, one section per host'),
     alerts: z.array(alertRoute).default([]).describe('Alertmanager alerts → the runbook offered when one fires'),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
+import { FLEET_DEFAULTS, type Config } from '../config/schema.js';
 import type { Host } from '../host/index.js';
 import { displayCommand } from '../host/quote.js';
 import { gateDecisions, runbookRuns, stepDuration } from '../metrics.js';
@@ -166,7 +166,7 @@ export class Engine {
     if (mutates(this.resolveRunbook(req.runbook))) return this.startRollout(req, target);
     const params = this.parseParams(req.runbook, req.params);
     const runbook = this.resolveRunbook(req.runbook);
-    const fleet = this.config.fleet ?? { concurrency: 8, hostTimeoutSeconds: 30 };
+    const fleet = this.config.fleet ?? FLEET_DEFAULTS;
     return runOnFleet(target, {
       concurrency: fleet.concurrency,
       hostTimeoutMs: fleet.hostTimeoutSeconds * 1000,

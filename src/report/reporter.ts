@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { reportFacts, takeFacts, type ReportFacts } from '../../runbooks/report.js';
-import type { Config } from '../config/schema.js';
+import { FLEET_DEFAULTS, type Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { isUserError } from '../engine/errors.js';
 import { mapLimit } from '../map-limit.js';
@@ -52,7 +52,7 @@ export class Reporter {
       hosts: readonly string[];
       log: Logger;
       now?: () => number;
-      /** How many hosts are read at once, and how long one may take (`fleet:`); default 8 and 30 s. */
+      /** How many hosts are read at once, and how long one may take (`fleet:`; FLEET_DEFAULTS when left out). */
       fleet?: Config['fleet'];
     },
   ) {}
@@ -68,7 +68,7 @@ export class Reporter {
    */
   async post(req: ReportRequest): Promise<PostedReport[]> {
     const hosts = req.host === undefined ? this.deps.hosts : [this.deps.engine.host(req.host).name];
-    const fleet = this.deps.fleet ?? { concurrency: 8, hostTimeoutSeconds: 30 };
+    const fleet = this.deps.fleet ?? FLEET_DEFAULTS;
     const gathered = await mapLimit(hosts, fleet.concurrency, (host) => this.gatherInTime(host, req, fleet.hostTimeoutSeconds * 1000));
     const out: PostedReport[] = [];
     for (const [n, host] of hosts.entries()) out.push(await this.postOne(host, req, gathered[n]!));
