@@ -15,7 +15,14 @@ STAGING_PROXY_PORT=${STAGING_PROXY_PORT:-8080}
 export STAGING_DIR STAGING_SSH_PORT STAGING_APP_PORT STAGING_NEXT_PORT STAGING_PROXY_PORT
 
 IMAGE=opsbot-staging/busybox:latest
-DEPLOY_USER=deploy
+DEPLOY_USER=${STAGING_USER:-deploy}
+[[ $DEPLOY_USER =~ ^[a-z][a-z0-9-]{0,30}$ ]] || { echo "[staging] error: not a user name: $DEPLOY_USER" >&2; exit 1; }
+# A fleet member (parts/fleet) is a further host beside the main one: its own engine, sshd, user,
+# host key and project, but no pebble and no registry of its own; it pulls from the main host's
+# registry and seeds certificates from the main host's pebble account (STAGING_MAIN_DIR).
+STAGING_MAIN_DIR=${STAGING_MAIN_DIR:-}
+# Names the engine's containerd namespaces: several engines may share a system containerd.
+CONTAINERD_NS=opsbot-${STAGING_NAME:-staging}
 COMPOSE_FILE_REL=docker/compose.prod.yml
 COMPOSE_PROJECT=brainbytes
 SERVICES=(adonisjs nextjs reverse-proxy mongo watchtower)

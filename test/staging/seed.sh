@@ -62,7 +62,7 @@ ENV
   letsencrypt | letsencrypt-if-stale)
     # Real certbot lineages renewable from pebble (parts/pebble start must have run: it holds the
     # account pebble knows). -if-stale: only when the folder has no lineage or another account.
-    pebble=${STAGING_DIR:-$(dirname "$project")}/pebble
+    pebble=${STAGING_PEBBLE_DIR:-${STAGING_DIR:-$(dirname "$project")}/pebble}
     port=${STAGING_PEBBLE_PORT:-14000}
     if [[ $what == letsencrypt-if-stale && -f $project/letsencrypt/acme-ca.pem ]] &&
       cmp -s <(ls "$pebble/certbot/accounts/127.0.0.1:$port/dir" 2>/dev/null) \

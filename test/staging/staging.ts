@@ -54,6 +54,7 @@ export type StagingEnv = z.infer<typeof StagingEnvSchema>;
 export const stagingScripts = {
   up: fileURLToPath(new URL('./up', import.meta.url)),
   down: fileURLToPath(new URL('./down', import.meta.url)),
+  fleet: fileURLToPath(new URL('./parts/fleet', import.meta.url)),
 } as const;
 const seedScript = fileURLToPath(new URL('./seed.sh', import.meta.url));
 
@@ -63,8 +64,8 @@ export function stagingDir(): string {
 }
 
 /** Reads and validates env.json; throws with a hint when the staging host is not up. */
-export function readStaging(): StagingEnv {
-  const file = `${stagingDir()}/env.json`;
+export function readStaging(dir = stagingDir()): StagingEnv {
+  const file = `${dir}/env.json`;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -168,18 +169,18 @@ const daemons = {
 } as const;
 
 /** The pid of a running staging daemon, or undefined (a stale pidfile or a reused pid is not ours). */
-export function stagingDaemonPid(which: keyof typeof daemons): number | undefined {
+export function stagingDaemonPid(which: keyof typeof daemons, dir = stagingDir()): number | undefined {
   const { pidfile, needle } = daemons[which];
   let pid: number;
   try {
-    pid = Number(readFileSync(`${stagingDir()}/${pidfile}`, 'utf8').trim());
+    pid = Number(readFileSync(`${dir}/${pidfile}`, 'utf8').trim());
   } catch {
     return undefined;
   }
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
     const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-    return cmdline.includes(`${stagingDir()}/${needle}`) && state !== 'Z' ? pid : undefined;
+    return cmdline.includes(`${dir}/${needle}`) && state !== 'Z' ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -190,12 +191,12 @@ export function stagingDaemonPid(which: keyof typeof daemons): number | undefine
  * stop) or the staging dockerd (which stops its containers), by pid, and waits until it is gone.
  * `restoreStaging()` brings it back.
  */
-export async function stopStagingDaemon(which: keyof typeof daemons): Promise<void> {
-  const pid = stagingDaemonPid(which);
+export async function stopStagingDaemon(which: keyof typeof daemons, dir = stagingDir()): Promise<void> {
+  const pid = stagingDaemonPid(which, dir);
   if (pid === undefined) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 60_000;
-  while (stagingDaemonPid(which) === pid) {
+  while (stagingDaemonPid(which, dir) === pid) {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       break;
@@ -223,8 +224,8 @@ function childrenOf(pid: number): number[] {
  * SIGKILLs every session of the staging sshd (the listener's descendants), as a dropped link
  * does: the bot's pooled connection dies, the listener stays. Returns how many were killed.
  */
-export function killStagingSshSessions(): number {
-  const main = stagingDaemonPid('sshd');
+export function killStagingSshSessions(dir = stagingDir()): number {
+  const main = stagingDaemonPid('sshd', dir);
   if (main === undefined) return 0;
   const all: number[] = [];
   const walk = (pid: number) => {
@@ -242,6 +243,33 @@ export function killStagingSshSessions(): number {
     }
   }
   return all.length;
+}
+
+/**
+ * Takes the staging sshd away at once, as a host that drops off the network does: the listener
+ * is frozen (so it forks no new session), then it and every session are SIGKILLed. The bot's
+ * pooled connection dies and a new one is refused. `startStagingFleet()` or `restoreStaging()`
+ * (for the main host) starts sshd again.
+ */
+export function cutStagingSsh(dir = stagingDir()): void {
+  const main = stagingDaemonPid('sshd', dir);
+  if (main === undefined) return;
+  process.kill(main, 'SIGSTOP');
+  const all: number[] = [];
+  const walk = (pid: number) => {
+    for (const kid of childrenOf(pid)) {
+      all.push(kid);
+      walk(kid);
+    }
+  };
+  walk(main);
+  for (const pid of [main, ...all]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Pids of the host's `docker system dial-stdio` processes (the bot's Docker API streams). */
@@ -263,10 +291,20 @@ export async function restoreStaging(): Promise<void> {
   await run('bash', [stagingScripts.up], undefined, process.env);
 }
 
+/**
+ * Starts (idempotent) `count` further staging hosts beside the main one (test/staging/parts/fleet):
+ * each with its own sshd, user, key, host key, Docker engine and project. The main host must be
+ * up. `test/staging/down` stops them too.
+ */
+export async function startStagingFleet(count = 2): Promise<StagingEnv[]> {
+  await run('bash', [stagingScripts.fleet, 'start', String(count)], undefined, process.env);
+  return Array.from({ length: count }, (_, k) => readStaging(`${stagingDir()}/fleet/member-${k + 1}`));
+}
+
 /** Current end of the command log (a byte offset), to pass to `commandsLogSince` later. */
-export async function commandsLogMark(): Promise<number> {
+export async function commandsLogMark(env = readStaging()): Promise<number> {
   try {
-    return (await stat(readStaging().commandsLog)).size;
+    return (await stat(env.commandsLog)).size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw err;
@@ -278,8 +316,8 @@ export async function commandsLogMark(): Promise<number> {
  * without their timestamps. Newlines inside a command appear as `\n`. `[]` proves that nothing
  * ran on the host in between.
  */
-export async function commandsLogSince(mark: number): Promise<string[]> {
-  const handle = await open(readStaging().commandsLog, 'r');
+export async function commandsLogSince(mark: number, env = readStaging()): Promise<string[]> {
+  const handle = await open(env.commandsLog, 'r');
   try {
     const { size } = await handle.stat();
     if (size <= mark) return [];
