@@ -2,9 +2,9 @@
  * `npx tsx bench/fleet.ts` (staging up; under the e2e lock on a shared machine): `/ps host:all`
  * against `/ps` on one host, end to end (real bot, Discord double, SSH to the staging machine).
  *
- * Three configured hosts reach the one staging machine (one sshd and Docker engine under three
- * names, as in test/e2e/load.test.ts): each has its own SSH connection, lookups and locks, so the
- * figures show the bot's side of a fleet run; separate machines would each do their own share.
+ * Three separate staging hosts (the main one and two of test/staging/parts/fleet), each with its
+ * own sshd, user, key, host key, Docker engine and project, all on this one machine: the hosts'
+ * own work shares its two cores, where real hosts would each do their share on their own.
  * Then a fourth host on a loopback port nothing listens on (dead), and a fifth on one that accepts
  * and never speaks SSH (hung): what each adds to `/ps host:all`.
  *
@@ -12,12 +12,12 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { textOf } from '../test/e2e/util.js';
-import { startHarness, type Harness } from '../test/e2e/harness.js';
-import { commandsLogMark, commandsLogSince } from '../test/staging/staging.js';
+import { stagingHostSettings, startHarness, type Harness } from '../test/e2e/harness.js';
+import { commandsLogMark, commandsLogSince, readStaging, startStagingFleet } from '../test/staging/staging.js';
 import type { DoubleMessage } from '../test/discord-double/index.js';
 import { formatTable, median, ms, ratio, timed, verdict, type Row } from './lib.js';
 
-const RUNS = 7;
+const RUNS = 15;
 const HOST_TIMEOUT_S = 5;
 const say = (msg: string): void => void process.stderr.write(`[bench fleet] ${msg}\n`);
 
@@ -45,19 +45,27 @@ const hung = createServer((s) => {
 await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
 const hungPort = (hung.address() as { port: number }).port;
 
+say('starting the fleet members');
+const hosts = [readStaging(), ...(await startStagingFleet(2))];
+/** Host n of the harness: the main staging host, then the members; past them the host's own config. */
+const liveHost = (n: number) => (hosts[n] ? stagingHostSettings(hosts[n]) : {});
+
 const rows: Row[] = [];
 const notes: string[] = [];
 say('three live hosts');
-const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S } });
+const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S }, hostConfig: liveHost });
 let singleMedians: number[] = [];
 try {
   // Cold: a fresh bot's first /ps host:all opens every host's SSH connection and looks up each
   // host's compose flavour, project and services; what it makes the hosts run is counted.
-  const mark = await commandsLogMark();
+  const marks = await Promise.all(hosts.map((m) => commandsLogMark(m)));
   const cold = await ps(live, 'all', /\d+ ok · \d+ failing · \d+ unreachable/);
-  const lines = await commandsLogSince(mark);
-  rows.push({ metric: '/ps host:all, cold (fresh bot, 3 hosts)', measured: `${ms(cold)}, ${lines.length} host processes (${(lines.length / 3).toFixed(1)} per host)`, target: '—', verdict: 'n/a' });
-  notes.push(`Cold /ps host:all made the hosts run: ${lines.map((l) => l.replace(/^cd \S+ && /, '').replace(/^exec /, '')).join(' | ')}.`);
+  const perHost = await Promise.all(hosts.map((m, i) => commandsLogSince(marks[i]!, m)));
+  const lines = perHost[0]!;
+  notes.push(`Host processes per host, cold: ${perHost.map((l, i) => `${hosts[i]!.user} ${l.length}`).join(', ')}.`);
+  const total = perHost.reduce((n, l) => n + l.length, 0);
+  rows.push({ metric: '/ps host:all, cold (fresh bot, 3 hosts)', measured: `${ms(cold)}, ${total} host processes (${(total / 3).toFixed(1)} per host)`, target: '—', verdict: 'n/a' });
+  notes.push(`Cold /ps host:all made the main host run: ${lines.map((l) => l.replace(/^cd \S+ && /, '').replace(/^exec /, '')).join(' | ')}.`);
   for (const host of ['staging', 'staging-2', 'staging-3']) {
     const s = await series(live, host, /services running|not running/);
     singleMedians.push(median(s));
@@ -74,7 +82,7 @@ say('three live hosts, one dead, one hung');
 const faulty = await startHarness({
   hostCount: 5,
   fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S },
-  hostConfig: (n) => (n === 3 ? { port: deadPort } : n === 4 ? { port: hungPort } : {}),
+  hostConfig: (n) => (n === 3 ? { port: deadPort } : n === 4 ? { port: hungPort } : liveHost(n)),
 });
 try {
   const withDead = await series(faulty, 'staging-4', /Cannot connect|❌/);

@@ -9,6 +9,7 @@ import {
   startStagingFleet,
   type StagingEnv,
 } from '../staging/staging.js';
+import { stagingHostSettings } from './harness.js';
 import { useBot } from './suite.js';
 import { finalAnswer, isEphemeral, mutatingCommands, textOf } from './util.js';
 
@@ -33,17 +34,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A further staging host as a team would configure it: its own address, user, key and pinned host key. */
-function memberHost(m: StagingEnv | undefined): Record<string, unknown> {
+function member(k: number): StagingEnv {
+  const m = members[k];
   if (!m) throw new Error('the fleet members are not up');
-  return {
-    port: m.sshPort,
-    user: m.user,
-    keyPath: m.keyPath,
-    hostKeyFingerprint: m.hostKeyFingerprint,
-    projectDir: m.projectDir,
-    healthChecks: { adonisjs: { url: `http://127.0.0.1:${m.ports.adonisjs}/health` } },
-  };
+  return m;
 }
 
 beforeAll(async () => {
@@ -73,10 +67,10 @@ describe('a fleet: read-only commands on a group or all, in parallel, one sectio
     hostConfig: (n) =>
       [
         () => ({ groups: ['production', 'eu'], labels: { region: 'eu-west' } }),
-        () => ({ groups: ['production'], ...memberHost(members[0]) }),
+        () => ({ groups: ['production'], ...stagingHostSettings(member(0)) }),
         () => ({ groups: ['production'], port: deadPort }),
         () => ({ groups: ['eu'], port: (hung!.address() as { port: number }).port }),
-        () => ({ groups: ['production'], ...memberHost(members[1]) }),
+        () => ({ groups: ['production'], ...stagingHostSettings(member(1)) }),
       ][n]?.() ?? {},
   });
 

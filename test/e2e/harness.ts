@@ -44,6 +44,22 @@ export interface HarnessOptions {
   alertmanagerToken?: string;
 }
 
+/** A host entry of opsbot.yaml (all but its name) for a staging host: the main one or a fleet member. */
+export function stagingHostSettings(env: StagingEnv): Record<string, unknown> {
+  return {
+    transport: 'ssh',
+    address: env.sshHost,
+    port: env.sshPort,
+    user: env.user,
+    keyPath: env.keyPath,
+    hostKeyFingerprint: env.hostKeyFingerprint,
+    projectDir: env.projectDir,
+    composeFiles: env.composeFiles,
+    commandTimeoutSeconds: 60,
+    healthChecks: { adonisjs: { url: `http://127.0.0.1:${env.ports.adonisjs}/health` } },
+  };
+}
+
 /** The bot, in-process, wired to the Discord double and the staging host over real SSH. */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const staging = readStaging();
@@ -53,16 +69,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     discord: { guildId: double.guild.id, alertsChannel: 'alerts', roles: { viewer: 'viewer', operator: 'operator', approver: 'approver' } },
     hosts: Array.from({ length: opts.hostCount ?? 1 }, (_, n) => ({
         name: n === 0 ? 'staging' : `staging-${n + 1}`,
-        transport: 'ssh',
-        address: staging.sshHost,
-        port: staging.sshPort,
-        user: staging.user,
-        keyPath: staging.keyPath,
-        hostKeyFingerprint: opts.hostKeyFingerprint ?? staging.hostKeyFingerprint,
-        projectDir: staging.projectDir,
-        composeFiles: staging.composeFiles,
-        commandTimeoutSeconds: 60,
-        healthChecks: { adonisjs: { url: `http://127.0.0.1:${staging.ports.adonisjs}/health` } },
+        ...stagingHostSettings(staging),
+        ...(opts.hostKeyFingerprint === undefined ? {} : { hostKeyFingerprint: opts.hostKeyFingerprint }),
         ...opts.hostConfig?.(n),
       })),
     gates: { expiryMinutes: opts.expiryMinutes ?? 5, fourEyes: opts.fourEyes === true ? ['restart'] : [] },
