@@ -1,24 +1,34 @@
 import { createServer } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DoubleMessage } from '../discord-double/index.js';
-import { commandsLogMark, commandsLogSince } from '../staging/staging.js';
+import { commandsLogMark, commandsLogSince, readStaging, startStagingFleet, type StagingEnv } from '../staging/staging.js';
+import { stagingHostSettings } from './harness.js';
 import { useBot } from './suite.js';
 import { buttonId, buttonsOf, textOf } from './util.js';
 
 /**
  * A runbook that changes hosts, on a group: a rollout, one host at a time (canary first), each
- * host's run an ordinary run behind its own gate. Four configured hosts, three reaching the one
- * staging machine (as in fleet.test.ts): group web = staging, staging-2; group broken = staging,
- * staging-3 (its adonisjs health check points at a closed port: its Verify fails), staging-4.
+ * host's run an ordinary run behind its own gate. Four configured hosts: `staging` (the main
+ * staging host), `staging-2` and `staging-3` (separate hosts of test/staging/parts/fleet, each its
+ * own sshd, user and engine), and `staging-4` (the main host under another name; never started
+ * here). Group web = staging, staging-2; group broken = staging, staging-3 (its adonisjs health
+ * check points at a closed port: its Verify fails), staging-4.
  */
 let deadPort = 0;
+let members: StagingEnv[] = [];
+const member = (k: number): StagingEnv => {
+  const m = members[k];
+  if (!m) throw new Error('the fleet members are not up');
+  return m;
+};
 
 beforeAll(async () => {
+  members = await startStagingFleet(2);
   const s = createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   deadPort = (s.address() as { port: number }).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
-});
+}, 180_000);
 
 const restarts = (lines: string[], service: string) => lines.filter((l) => new RegExp(`compose.*\\brestart\\b.*${service}`).test(l));
 
@@ -27,11 +37,11 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     hostCount: 4,
     hostConfig: (n) =>
       [
-        { groups: ['web', 'broken'] },
-        { groups: ['web'] },
-        { groups: ['broken'], healthChecks: { adonisjs: { url: `http://127.0.0.1:${deadPort}/health` } } },
-        { groups: ['broken'] },
-      ][n] ?? {},
+        () => ({ groups: ['web', 'broken'] }),
+        () => ({ groups: ['web'], ...stagingHostSettings(member(0)) }),
+        () => ({ groups: ['broken'], ...stagingHostSettings(member(1)), healthChecks: { adonisjs: { url: `http://127.0.0.1:${deadPort}/health` } } }),
+        () => ({ groups: ['broken'] }),
+      ][n]?.() ?? {},
   });
 
   const rolloutIdIn = (m: DoubleMessage) => /rollout (u[\w-]+) · restart over group/.exec(textOf(m))?.[1];
@@ -45,8 +55,10 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     return { canary, rollout: rolloutIdIn(canary)! };
   }
 
-  it('/restart adonisjs host:web: the canary gate, then the next host gate once the canary succeeded; two runs in the audit, linked to the rollout', async () => {
+  it('/restart adonisjs host:web: the canary gate, then the next host gate once the canary succeeded; each host restarted once, on its own; two runs in the audit, linked to the rollout', async () => {
+    const main = readStaging();
     const mark = await commandsLogMark();
+    const mark2 = await commandsLogMark(member(0));
     const { canary, rollout } = await startRollout('adonisjs', 'web');
     expect(rollout).toBeDefined();
     expect(textOf(canary)).toContain('🚦 **Rollout over group web · host 1 of 2:** ⏸️ staging (canary) → ▫️ staging-2');
@@ -57,7 +69,9 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     const done = await click.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
     expect(textOf(done)).toContain('✅ staging (canary) → ⏸️ staging-2');
     expect(textOf(done)).toContain('Next: staging-2 (its own confirmation).');
-    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(1);
+    expect(restarts(await commandsLogSince(mark, main), 'adonisjs')).toHaveLength(1);
+    // The next host is not touched before its own gate is confirmed.
+    expect(restarts(await commandsLogSince(mark2, member(0)), 'adonisjs')).toEqual([]);
 
     const second = await gateOf(rollout, 'staging-2');
     expect(textOf(second)).toContain('host 2 of 2:** ✅ staging (canary) → ⏸️ staging-2');
@@ -65,7 +79,8 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     const click2 = await h.double.clickButton({ message: second, customId: buttonId(second, 'Confirm'), member: 'operator' });
     const done2 = await click2.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
     expect(textOf(done2)).toContain('Rollout done: all 2 hosts succeeded.');
-    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(2);
+    expect(restarts(await commandsLogSince(mark, main), 'adonisjs')).toHaveLength(1);
+    expect(restarts(await commandsLogSince(mark2, member(0)), 'adonisjs')).toHaveLength(1);
 
     const runs = h.app.store.recentRuns(2);
     expect(runs.map((r) => [r.runbook, r.host, r.status]).sort()).toEqual([
@@ -79,6 +94,7 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
 
   it('a host whose health check fails stops the rollout there, the rest not started, and offers Roll back', async () => {
     const mark = await commandsLogMark();
+    const mark3 = await commandsLogMark(member(1));
     const { canary, rollout } = await startRollout('adonisjs', 'broken');
     const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Confirm'), member: 'operator' });
     await click.waitForUpdate((m) => /✅ \*\*Verify\*\*/.test(textOf(m)), { timeoutMs: 90_000 });
@@ -88,7 +104,9 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
     expect(textOf(failed)).toContain('✅ staging (canary) → ❌ staging-3 → ▫️ staging-4');
     expect(textOf(failed)).toContain('**Rollout stopped:** staging-3 failed; not started: staging-4.');
     expect(buttonsOf(failed).map((b) => b.label)).toContain('Roll back');
-    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(2);
+    // staging restarted once (canary) and staging-3 once; staging-4 (the main host's name again) never.
+    expect(restarts(await commandsLogSince(mark), 'adonisjs')).toHaveLength(1);
+    expect(restarts(await commandsLogSince(mark3, member(1)), 'adonisjs')).toHaveLength(1);
     expect(h.app.store.recentRuns(5).filter((r) => r.origin?.includes(rollout)).map((r) => r.host).sort()).toEqual(['staging', 'staging-3']);
   }, 300_000);
 
@@ -105,12 +123,14 @@ describe('a runbook that changes hosts, on a group: one host at a time, each beh
 
   it('cancelling a gate stops the rollout: nothing restarts, the next host is not started', async () => {
     const mark = await commandsLogMark();
+    const mark2 = await commandsLogMark(member(0));
     const { canary, rollout } = await startRollout('nextjs', 'web');
     const click = await h.double.clickButton({ message: canary, customId: buttonId(canary, 'Cancel'), member: 'operator' });
     const cancelled = await click.waitForUpdate();
     expect(textOf(cancelled)).toContain('🚫 staging (canary) → ▫️ staging-2');
     expect(textOf(cancelled)).toContain('**Rollout stopped:** staging cancelled; not started: staging-2.');
     expect(restarts(await commandsLogSince(mark), 'nextjs')).toEqual([]);
+    expect(restarts(await commandsLogSince(mark2, member(0)), 'nextjs')).toEqual([]);
     expect(h.app.store.recentRuns(5).filter((r) => r.origin?.includes(rollout)).map((r) => r.host)).toEqual(['staging']);
   }, 120_000);
 });
