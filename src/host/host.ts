@@ -253,8 +253,11 @@ export class Host {
   }
 
   private async readServiceStates(): Promise<ServiceState[]> {
-    const [services, containers] = await Promise.all([this.services(), this.containers()]);
-    const inspected = await mapLimit(containers, INSPECT_CONCURRENCY, (c) => this.docker.getContainer(c.Id).inspect());
+    // The containers are inspected while the services are still being read: on a cold start the
+    // services come from `compose config` (Python, most of a second with v1), and the inspection
+    // need not wait for it.
+    const inspecting = this.containers().then((containers) => mapLimit(containers, INSPECT_CONCURRENCY, (c) => this.docker.getContainer(c.Id).inspect()));
+    const [services, inspected] = await Promise.all([this.services(), inspecting]);
     const rows: ServiceState[] = [];
     for (const service of services) {
       const mine = inspected.filter((c) => c.Config.Labels[SERVICE_LABEL] === service);
