@@ -13,7 +13,9 @@ import {
   readStaging,
   resetStaging,
   serviceStates,
+  stagingDaemonPid,
   stagingScripts,
+  startStagingFleet,
   waitForServices,
   type StagingEnv,
 } from './staging.js';
@@ -215,6 +217,42 @@ describe.skipIf(process.env.OPSBOT_NO_STAGING === '1')('staging host', () => {
 
   it('runs the host docker CLI against the staging engine', async () => {
     expect((await hostDocker(['inspect', '--format', '{{.Name}}', 'watchtower'])).trim()).toBe('/watchtower');
+  });
+
+  describe('fleet members (parts/fleet)', () => {
+    it('are hosts of their own: own sshd, user, key, host key, engine and project; a second start changes nothing; stop stops them by pid', { timeout: 240_000 }, async () => {
+      const members = await startStagingFleet(2);
+      const all = [env, ...members];
+      expect(all.map((m) => m.user)).toEqual(['deploy', 'deploy1', 'deploy2']);
+      for (const key of ['hostKeyFingerprint', 'sshPort', 'keyPath', 'dockerHost', 'projectDir', 'commandsLog'] as const) {
+        expect(new Set(all.map((m) => m[key])).size, key).toBe(3);
+      }
+      expect(new Set(all.map((m) => m.ports.adonisjs)).size).toBe(3);
+      const mainIds = new Set((await sshRun(env, 'exec docker ps -q')).trim().split('\n'));
+      for (const m of members) {
+        const mark = await commandsLogMark(m);
+        const ids = (await sshRun(m, 'exec docker ps -q')).trim().split('\n');
+        expect(ids, m.user).toHaveLength(5);
+        // Its own engine: none of its containers is one of the main host's.
+        expect(ids.filter((id) => mainIds.has(id))).toEqual([]);
+        expect(await commandsLogSince(mark, m)).toEqual(['exec docker ps -q']);
+        expect(await (await fetch(`http://127.0.0.1:${m.ports.adonisjs}/health`)).text()).toContain('ok');
+      }
+      // A member's key opens only its own host.
+      await expect(sshRun({ ...env, keyPath: members[0]!.keyPath }, 'exec docker ps -q')).rejects.toThrow();
+
+      const daemons = () => members.map((m) => [stagingDaemonPid('sshd', m.stagingDir), stagingDaemonPid('dockerd', m.stagingDir)]);
+      const before = daemons();
+      expect(before.flat().every((pid) => pid !== undefined)).toBe(true);
+      await startStagingFleet(2);
+      expect(daemons()).toEqual(before);
+
+      await execFileAsync('bash', [stagingScripts.fleet, 'stop']);
+      for (const pid of before.flat()) expect(existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '').not.toContain('/fleet/member-');
+      for (const m of members) expect(existsSync(`${m.stagingDir}/env.json`)).toBe(false);
+      // The main host is untouched.
+      expect(await sshRun(env, 'exec docker system df')).toMatch(/^TYPE/);
+    });
   });
 
   describe('up and down', () => {
