@@ -58,7 +58,7 @@ const liveHost = (n: number) => (hosts[n] ? stagingHostSettings(hosts[n]) : {});
 const rows: Row[] = [];
 const notes: string[] = [];
 say('three live hosts');
-const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S }, hostConfig: liveHost });
+const live = await startHarness({ hostCount: 3, fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S }, logLevel: 'info', hostConfig: liveHost });
 let singleMedians: number[] = [];
 try {
   // Cold: a fresh bot's first /ps host:all opens every host's SSH connection and looks up each
@@ -98,7 +98,7 @@ say(`three live hosts behind a ${ONE_WAY_MS * 2} ms round trip`);
   }
   const far = await startHarness({
     hostCount: 3,
-    fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S },
+    fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S }, logLevel: 'info',
     hostConfig: (n) => ({ ...liveHost(n), port: ports.get(hosts[n]!.sshPort) }),
   });
   try {
@@ -120,7 +120,7 @@ say(`three live hosts behind a ${ONE_WAY_MS * 2} ms round trip`);
 say('three live hosts, one dead, one hung');
 const faulty = await startHarness({
   hostCount: 5,
-  fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S },
+  fleet: { concurrency: 8, hostTimeoutSeconds: HOST_TIMEOUT_S }, logLevel: 'info',
   hostConfig: (n) => (n === 3 ? { port: deadPort } : n === 4 ? { port: hungPort } : liveHost(n)),
 });
 try {

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   alerts?: { alertname: string; runbook: string; params?: Record<string, string> }[];
   /** The `fleet:` section (concurrency, hostTimeoutSeconds of runs on a group of hosts). */
   fleet?: Record<string, unknown>;
+  /** The bot's log level: debug (the default, for tests that read the log), or info as in production (benchmarks). */
+  logLevel?: 'debug' | 'info';
   /** OPSBOT_ALERTMANAGER_TOKEN for the bot (unset: the Alertmanager route answers 503). */
   alertmanagerToken?: string;
 }
@@ -79,7 +81,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(opts.fleet ? { fleet: opts.fleet } : {}),
     http: { listen: '127.0.0.1:0' },
     alerts: opts.alerts ?? [],
-    log: { level: 'debug' },
+    log: { level: opts.logLevel ?? 'debug' },
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -90,7 +92,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   });
   const env = { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: '', ...(opts.alertmanagerToken === undefined ? {} : { OPSBOT_ALERTMANAGER_TOKEN: opts.alertmanagerToken }) };
-  const log = createLogger('debug', sink);
+  const log = createLogger(opts.logLevel ?? 'debug', sink);
   const start = () => startApp(config, env, log, { sweepIntervalMs: opts.sweepIntervalMs ?? 500 });
   const h: Harness = {
     staging,
