@@ -227,22 +227,24 @@ function childrenOf(pid: number): number[] {
 export function killStagingSshSessions(dir = stagingDir()): number {
   const main = stagingDaemonPid('sshd', dir);
   if (main === undefined) return 0;
-  const all: number[] = [];
-  const walk = (pid: number) => {
-    for (const kid of childrenOf(pid)) {
-      all.push(kid);
-      walk(kid);
-    }
-  };
-  walk(main);
-  for (const pid of all) {
+  const sessions = descendantsOf(main);
+  killAll(sessions);
+  return sessions.length;
+}
+
+/** Pids of the processes below `pid` (children, their children…), from /proc. */
+function descendantsOf(pid: number): number[] {
+  return childrenOf(pid).flatMap((kid) => [kid, ...descendantsOf(kid)]);
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  return all.length;
 }
 
 /**
@@ -255,21 +257,7 @@ export function cutStagingSsh(dir = stagingDir()): void {
   const main = stagingDaemonPid('sshd', dir);
   if (main === undefined) return;
   process.kill(main, 'SIGSTOP');
-  const all: number[] = [];
-  const walk = (pid: number) => {
-    for (const kid of childrenOf(pid)) {
-      all.push(kid);
-      walk(kid);
-    }
-  };
-  walk(main);
-  for (const pid of [main, ...all]) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killAll([main, ...descendantsOf(main)]);
 }
 
 /** Pids of the host's `docker system dial-stdio` processes (the bot's Docker API streams). */
