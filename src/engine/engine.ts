@@ -12,16 +12,11 @@ import { missingParts } from './parts.js';
 import { redact } from './redact.js';
 import { mutates, rolesOf } from './catalog.js';
 import { runOnFleet } from './fleet.js';
-import { afterRun, progressText, rolloutIdOf, rolloutOf, rolloutOrigin, startFailed, type Rollout, type Transition } from './rollout.js';
+import { RolloutRunner } from './rollout-runner.js';
+import { RunViews, planHash } from './run-views.js';
 import { resolveTarget, targetSuggestions, type Target } from './targets.js';
 import type { AnyRunbook, Field, Step, StepContext, StepOutcome } from './runbook.js';
-import { gateActionId, type Action, type Actor, type OutputBlock, type Role, type RunView } from './view.js';
-
-const ICON: Record<string, string> = { succeeded: '✅', failed: '❌', running: '⏳', waiting: '⏸️', cancelled: '🚫', expired: '⌛', skipped: '⏭️' };
-
-/** A short fingerprint of what a gate's preview showed, carried by its Confirm button. */
-export const planHash = (gate: Pick<GateRow, 'plan' | 'plan_context'>): string =>
-  createHash('sha256').update(`${gate.plan ?? ''}\n${gate.plan_context ?? ''}`).digest('base64url').slice(0, 10);
+import type { Action, Actor, Role, RunView } from './view.js';
 
 /** A service name as compose allows it: checked before anything reaches a host. */
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -78,8 +73,9 @@ export class Engine {
   private readonly progressNow = new Map<string, { idx: number; summary: string }>();
   /** Who wants a run's view each time its running step reports progress (see proceed). */
   private readonly progressListeners = new Map<string, (view: RunView) => void>();
-  /** Rollouts of runbooks that change hosts over a group, one host at a time (src/engine/rollout.ts). */
-  private readonly rollouts: RolloutStore;
+  /** Rollouts of runbooks that change hosts over a group, one host at a time. */
+  private readonly rollout: RolloutRunner;
+  private readonly views: RunViews;
 
   constructor(
     private readonly store: Store,
@@ -89,7 +85,9 @@ export class Engine {
     runbooks: readonly AnyRunbook[],
   ) {
     for (const rb of runbooks) this.runbooks.set(rb.id, rb);
-    this.rollouts = new RolloutStore(store.db);
+    const rollouts = new RolloutStore(store.db);
+    this.views = new RunViews(store, rollouts, (id) => this.resolveRunbook(id), (runId) => this.progressNow.get(runId));
+    this.rollout = new RolloutRunner({ store, rollouts, log, start: (req) => this.start(req), view: (runId) => this.view(runId) });
   }
 
   host(name?: string): Host {
@@ -163,7 +161,7 @@ export class Engine {
   async startTarget(req: StartRequest): Promise<RunView> {
     const target = this.checkTarget(req.runbook, req.host);
     if (target.kind === 'host') return this.start({ ...req, host: target.name });
-    if (mutates(this.resolveRunbook(req.runbook))) return this.startRollout(req, target);
+    if (mutates(this.resolveRunbook(req.runbook))) return this.rollout.start(req, target, this.parseParams(req.runbook, req.params));
     const params = this.parseParams(req.runbook, req.params);
     const runbook = this.resolveRunbook(req.runbook);
     const fleet = this.config.fleet ?? FLEET_DEFAULTS;
@@ -175,104 +173,6 @@ export class Engine {
       start: (host, runId) => this.start({ ...req, host, runId }),
       reachable: (host) => this.host(host).transport.reach?.().connected !== false,
     });
-  }
-
-  /**
-   * A runbook that changes hosts, on a group: the canary's run (the group's first host) starts
-   * now, an ordinary run behind its usual gate; each following host's run is started when the one
-   * before it ends succeeded (`rolloutAfter`), by the same person, in the same channel. The
-   * rollout is stored, so a gate confirmed after a restart still carries it on.
-   */
-  private async startRollout(req: StartRequest, target: Target): Promise<RunView> {
-    const params = this.parseParams(req.runbook, req.params);
-    const now = Date.now();
-    const runId = newId('r');
-    const row = {
-      id: newId('u'),
-      runbook: req.runbook,
-      target: target.name,
-      params: JSON.stringify(params),
-      hosts: JSON.stringify(target.hosts),
-      runs: JSON.stringify([runId]),
-      position: 0,
-      status: 'running' as const,
-      reason: null,
-      requested_by: req.actor.id,
-      requested_by_name: req.actor.name,
-      channel_id: req.channelId,
-      created_at: now,
-      updated_at: now,
-    };
-    this.rollouts.create(row);
-    const rollout = rolloutOf(row);
-    this.log.info({ rollout: rollout.id, runbook: req.runbook, target: target.name, hosts: target.hosts }, 'rollout started');
-    let view: RunView;
-    try {
-      view = await this.start({ ...req, host: target.hosts[0], params, runId, origin: rolloutOrigin(rollout) });
-    } catch (err) {
-      this.rollouts.update(rollout.id, 0, this.rolloutRow(startFailed(rollout, isUserError(err) ? err.message : `internal error; see the bot's log`)));
-      throw err;
-    }
-    return this.withNext(view, await this.rolloutAfter(view.runId));
-  }
-
-  private rolloutRow(r: Rollout) {
-    return { position: r.position, runs: JSON.stringify(r.runs), status: r.status, reason: r.reason };
-  }
-
-  /**
-   * Moves the rollout of a run that has ended, synchronously (so two callers move it once):
-   * stopped, done, or on to the next host, whose run the caller then starts.
-   */
-  private moveRollout(runId: string, canStart = true): { rollout: Rollout; step: Transition } | undefined {
-    const run = this.store.getRun(runId);
-    const id = rolloutIdOf(run?.origin ?? null);
-    const row = id === undefined ? undefined : this.rollouts.get(id);
-    if (!run || !row || ACTIVE.includes(run.status)) return undefined;
-    const rollout = rolloutOf(row);
-    const step = afterRun(rollout, runId, run.status, newId('r'), canStart);
-    if (!step || !this.rollouts.update(rollout.id, rollout.position, this.rolloutRow(step.rollout))) return undefined;
-    this.log.info({ rollout: rollout.id, runId, ended: run.status, status: step.rollout.status, next: step.start?.host }, 'rollout moved on');
-    return { rollout, step };
-  }
-
-  /**
-   * After a run ended: carries its rollout on. Returns undefined when the run is in none (or it
-   * changed nothing), else the next host's view when its run started (at its gate, usually).
-   */
-  private async rolloutAfter(runId: string): Promise<{ next?: RunView } | undefined> {
-    const moved = this.moveRollout(runId);
-    if (!moved) return undefined;
-    const { step } = moved;
-    if (!step.start) return {};
-    const row = this.rollouts.get(step.rollout.id)!;
-    let view: RunView;
-    try {
-      view = await this.start({
-        runbook: row.runbook,
-        host: step.start.host,
-        params: JSON.parse(row.params) as unknown,
-        actor: { id: row.requested_by, name: row.requested_by_name, roles: [] },
-        channelId: row.channel_id,
-        runId: step.start.runId,
-        origin: rolloutOrigin(step.rollout),
-      });
-    } catch (err) {
-      // Nothing ran on that host; the rollout stops there, and says why on the run before it.
-      if (!isUserError(err)) this.log.error({ rollout: row.id, host: step.start.host, err }, 'rollout: the next host could not start');
-      const why = isUserError(err) ? redact(err.message) : `internal error; see the bot's log`;
-      this.rollouts.update(row.id, step.rollout.position, this.rolloutRow(startFailed(step.rollout, why)));
-      this.log.info({ rollout: row.id, host: step.start.host }, 'rollout stopped: the next host could not start');
-      return {};
-    }
-    return { next: this.withNext(view, await this.rolloutAfter(view.runId)) };
-  }
-
-  /** A run's view after its rollout moved: shown anew (it names the rollout's state), with the next host's run to show. */
-  private withNext(view: RunView, after: { next?: RunView } | undefined): RunView {
-    if (!after) return view;
-    const fresh = this.view(view.runId);
-    return after.next ? { ...fresh, next: after.next } : fresh;
   }
 
   /** Parses params without touching the host beyond reading its declared services. */
@@ -425,7 +325,7 @@ export class Engine {
    */
   async proceed(d: Decision, onProgress?: (view: RunView) => void): Promise<RunView> {
     if (d.decision === 'cancel') {
-      this.moveRollout(d.run.id); // a cancelled host stops its rollout
+      this.rollout.moveOn(d.run.id); // a cancelled host stops its rollout
       return this.view(d.run.id);
     }
     if (onProgress) this.progressListeners.set(d.run.id, onProgress);
@@ -435,11 +335,11 @@ export class Engine {
       try {
         view = await this.advance({ ...d.run, status: 'running' }, runbook, JSON.parse(d.run.params) as unknown, d.stepIdx, d.stepIdx);
       } catch (err) {
-        this.moveRollout(d.run.id); // it failed: its rollout stops
+        this.rollout.moveOn(d.run.id); // it failed: its rollout stops
         throw err;
       }
       // Only an ended run moves its rollout; a view at a (re-opened) gate is kept as it is.
-      return ACTIVE.includes(view.status) ? view : this.withNext(view, await this.rolloutAfter(d.run.id));
+      return ACTIVE.includes(view.status) ? view : this.rollout.withNext(view, await this.rollout.after(d.run.id));
     } finally {
       this.busy--;
       this.progressListeners.delete(d.run.id);
@@ -488,37 +388,15 @@ export class Engine {
       // One bad gate (its runbook gone in an upgrade, the database busy) must not stop the sweep.
       try {
         if (this.expireGate(gate, now)) {
-          this.moveRollout(gate.run_id); // an expired host stops its rollout
+          this.rollout.moveOn(gate.run_id); // an expired host stops its rollout
           out.push({ gate, view: this.view(gate.run_id) });
         }
       } catch (err) {
         this.log.error({ err, runId: gate.run_id, stepIdx: gate.step_idx }, 'could not expire a gate');
       }
     }
-    this.settleRollouts(now);
+    this.rollout.settle(now);
     return out;
-  }
-
-  /**
-   * Rollouts whose current run ended without moving them (the bot stopped in between: an
-   * interrupted run, or one that succeeded just before the stop) are stopped, saying so: the next
-   * host is never started with nobody there to see its gate.
-   */
-  private settleRollouts(now: number): void {
-    try {
-      for (const row of this.rollouts.running()) {
-        const current = (JSON.parse(row.runs) as string[])[row.position];
-        const run = current === undefined ? undefined : this.store.getRun(current);
-        if (run) {
-          if (!ACTIVE.includes(run.status)) this.moveRollout(run.id, false);
-        } else if (now - row.updated_at > 10 * 60_000) {
-          const r = rolloutOf(row);
-          this.rollouts.update(r.id, r.position, this.rolloutRow(startFailed(r, 'the bot stopped before its run started')), now);
-        }
-      }
-    } catch (err) {
-      this.log.error({ err }, 'could not settle rollouts');
-    }
   }
 
   private expireGate(gate: GateRow, now = Date.now()): boolean {
@@ -749,119 +627,13 @@ export class Engine {
     return outcome.ok;
   }
 
-  private peopleOf(run: RunRow): NonNullable<RunView['people']> {
-    const decisions = this.store.approvalsOf(run.id).filter((a) => a.accepted === 1).map((a) => ({ id: a.user_id, name: a.user_name, decision: a.decision }));
-    return { requestedBy: { id: run.requested_by, name: run.requested_by_name }, decisions };
-  }
-
   /** Everything the audit log holds about one run: who, when, each command with its exit code, decisions, outputs. */
   auditView(runId: string): RunView {
-    const run = this.store.getRun(runId);
-    if (!run) throw new UserError('run.unknown', `No run ${runId} in the audit log. /audit lists recent runs with their ids.`);
-    const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
-    const lines = [
-      `**${run.runbook}** on \`${run.host}\` with ${run.params === '{}' ? 'no parameters' : `\`${run.params}\``}`,
-      `Requested at ${when(run.created_at)} UTC · ${run.status}${run.finished_at ? ` after ${((run.finished_at - run.created_at) / 1000).toFixed(1)} s` : ''}`,
-    ];
-    if (run.origin) lines.push(`Started from ${run.origin}`);
-    if (run.error) lines.push(`Note: ${run.error}`);
-    const commands: string[] = [];
-    const blocks: OutputBlock[] = [];
-    for (const step of this.store.stepsOf(runId)) {
-      commands.push(`# step ${step.idx + 1}: ${step.title} (${step.mutates ? 'changes the host' : 'read-only'}) — ${step.status}${step.duration_ms === null ? '' : `, ${step.duration_ms} ms`}`);
-      for (const c of step.commandList) commands.push(`$ ${displayCommand(c.argv)}    → exit ${c.exitCode ?? '?'}, ${c.durationMs} ms`);
-      if (step.summary) commands.push(`  ${step.summary.replace(/\n/g, ' ')}`);
-      if (step.output_id) {
-        const out = this.store.getOutput(step.output_id);
-        if (out) blocks.push({ outputId: out.id, title: `step ${step.idx + 1} output: ${out.title}`, text: out.text });
-      }
-    }
-    for (const a of this.store.approvalsOf(runId)) {
-      commands.push(`# ${when(a.at)} ${a.user_name} pressed ${a.decision} at step ${a.step_idx + 1}: ${a.accepted ? 'accepted' : `refused (${a.reason ?? ''})`} · user id ${a.user_id}`);
-    }
-    const text = redact(commands.join('\n') || '(no steps ran)');
-    const record = this.store.saveOutput(runId, `audit of ${runId}`, text);
-    return {
-      runId,
-      title: `Audit: run ${runId}`,
-      status: run.status,
-      description: redact(lines.join('\n')),
-      fields: [],
-      blocks: [{ outputId: record, title: 'what ran', text }, ...blocks],
-      actions: [],
-      footer: `run ${runId} · ${run.host}`,
-      people: this.peopleOf(run),
-    };
+    return this.views.audit(runId);
   }
 
   /** Rebuilds the neutral result of a run from the store (also after a restart). */
   view(runId: string, gate?: { stepIdx: number; plan: string[]; changed?: { why: string; shown: string[] } }): RunView {
-    const run = this.store.getRun(runId);
-    if (!run) throw new UserError('run.unknown', `Run ${runId} is unknown.`);
-    const runbook = this.resolveRunbook(run.runbook);
-    const params = JSON.parse(run.params) as Record<string, unknown>;
-    const title = typeof runbook.title === 'string' ? runbook.title : runbook.title(params);
-    const steps = this.store.stepsOf(runId);
-    const lines: string[] = run.origin ? [`↪ Started from ${run.origin}`] : [];
-    const rolloutId = rolloutIdOf(run.origin);
-    const rolloutRow = rolloutId === undefined ? undefined : this.rollouts.get(rolloutId);
-    if (rolloutRow) lines.push(progressText(rolloutOf(rolloutRow), runId, (id) => this.store.getRun(id)?.status), '');
-    const fields: Field[] = [];
-    const blocks: OutputBlock[] = [];
-    runbook.steps.forEach((s, i) => {
-      const row = steps.find((r) => r.idx === i);
-      if (row) {
-        const progress = row.status === 'running' ? this.progressNow.get(runId) : undefined;
-        const summary = row.summary ?? (progress?.idx === i ? progress.summary : null);
-        lines.push(`${ICON[row.status] ?? '•'} **${s.title}**${summary ? ` — ${summary}` : ''}`);
-        if (row.fields) fields.push(...(JSON.parse(row.fields) as Field[]));
-        if (row.output_id) {
-          const out = this.store.getOutput(row.output_id);
-          if (out) blocks.push({ outputId: out.id, title: out.title, text: out.text });
-        }
-      } else if (gate?.stepIdx === i || (run.status === 'awaiting_confirmation' && !gate && i === steps.length)) {
-        lines.push(`${ICON.waiting} **${s.title}** — waiting for confirmation`);
-      } else if (['cancelled', 'expired'].includes(run.status) && i === steps.length) {
-        lines.push(`${ICON[run.status]} **${s.title}** — not run (${run.status})`);
-      }
-    });
-    if (gate?.changed) {
-      lines.push('', `⚠️ **The confirmation was withdrawn: ${gate.changed.why}; nothing was run.** The preview showed:`, '```', ...gate.changed.shown, '```', 'Check the new preview and confirm again.');
-    }
-    if (gate) lines.push('', `**This will run on \`${run.host}\`:**`, '```', ...gate.plan, '```');
-    if (run.error && run.status !== 'succeeded') lines.push('', `**${run.status === 'failed' ? 'Failed' : 'Note'}:** ${run.error}`);
-
-    const gateRow = gate ? this.store.getGate(runId, gate.stepIdx) : undefined;
-    const actions: RunView['actions'] = [];
-    if (gate && gateRow) {
-      actions.push({ id: gateActionId(runId, gate.stepIdx, 'confirm', planHash(gateRow)), label: gateRow.four_eyes ? 'Approve (second person)' : 'Confirm', style: 'danger' });
-      actions.push({ id: gateActionId(runId, gate.stepIdx, 'cancel'), label: 'Cancel', style: 'secondary' });
-    }
-    const ended = this.store.lastGate(runId);
-    if (!gate && ended && (run.status === 'expired' || run.status === 'cancelled')) {
-      const label = run.status === 'expired' ? 'Expired' : 'Cancelled';
-      actions.push({ id: gateActionId(runId, ended.step_idx, 'confirm'), label: `Confirm (${label.toLowerCase()})`, style: 'danger', disabled: true });
-      actions.push({ id: gateActionId(runId, ended.step_idx, 'cancel'), label, style: 'secondary', disabled: true });
-    }
-    // Nothing to roll back when no step that changes the host ran (e.g. it failed at its gate).
-    if ((run.status === 'failed' || (run.status === 'succeeded' && runbook.rollbackAfterSuccess === true)) && runbook.rollback && runbook.rollback.length > 0 && steps.some((st) => st.mutates === 1)) {
-      actions.push({ id: `rollback:${runId}`, label: runbook.rollbackLabel ?? 'Roll back', style: 'danger' });
-    }
-    if ((run.status === 'succeeded' || run.status === 'failed') && runbook.followUps) actions.push(...runbook.followUps(params, run.host));
-    const approvals = this.store.approvalsOf(runId).filter((a) => a.accepted === 1);
-    const who = approvals.map((a) => `${a.decision === 'confirm' ? 'confirmed' : 'cancelled'} by ${a.user_name}`).join(', ');
-    const view: RunView = {
-      runId,
-      title,
-      status: run.status,
-      description: lines.join('\n'),
-      fields,
-      blocks,
-      actions,
-      footer: `run ${runId} · ${run.host} · requested by ${run.requested_by_name}${who ? ` · ${who}` : ''}`,
-      people: this.peopleOf(run),
-    };
-    if (gate && gateRow) view.gate = { stepIdx: gate.stepIdx, expiresAt: gateRow.expires_at, fourEyes: gateRow.four_eyes === 1 };
-    return view;
+    return this.views.view(runId, gate);
   }
 }
