@@ -23,7 +23,7 @@ export const ackLatency = new Histogram({
   name: 'opsbot_interaction_ack_seconds',
   help: 'Time from receiving an interaction to Discord accepting its acknowledgement',
   labelNames: ['kind'] as const,
-  buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
+  buckets: [0.01, 0.02, 0.025, 0.03, 0.04, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
   registers: [registry],
 });
 
