@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeStagingConfig } from '../staging/config.js';
-import { commandsLogMark, commandsLogSince, containerStartedAt, readStaging } from '../staging/staging.js';
+import { stringify } from 'yaml';
+import { stagingConfig, writeStagingConfig } from '../staging/config.js';
+import { commandsLogMark, commandsLogSince, containerStartedAt, readStaging, startStagingFleet } from '../staging/staging.js';
 import { Tty } from '../tty.js';
+import { stagingHostSettings } from './harness.js';
 import { mutatingCommands } from './util.js';
 
 const repo = process.cwd();
@@ -105,4 +107,38 @@ describe('opsbot console (a terminal adapter: no Discord)', () => {
     t.type('quit');
     await t.waitFor(/\[exited 0\]/);
   }, 60_000);
+
+  it('a rollout at the prompt: /restart on a group asks for the canary, then for the next host, each restarted on its own host once confirmed', async () => {
+    const [member] = await startStagingFleet(1);
+    const main = readStaging();
+    const dir = mkdtempSync(join(tmpdir(), 'opsbot-console-'));
+    const config = stagingConfig({ databasePath: join(dir, 'audit.db') });
+    const hosts = config.hosts as Record<string, unknown>[];
+    hosts[0] = { ...hosts[0], groups: ['web'] };
+    hosts.push({ name: 'staging-b', ...stagingHostSettings(member!), groups: ['web'] });
+    const file = join(dir, 'opsbot.yaml');
+    writeFileSync(file, stringify(config));
+    const restarts = (lines: string[]) => mutatingCommands(lines).filter((l) => /restart nextjs$/.test(l));
+
+    const t = tty(`node ${bin} console --config ${file}`, { cwd: repo, env: { NO_COLOR: '1' } });
+    await t.waitFor(PROMPT('operator'), { timeoutMs: 60_000 });
+    const marks = [await commandsLogMark(main), await commandsLogMark(member)];
+    t.type('/restart nextjs host:web');
+    let screen = await t.waitFor(/Confirm\? \[y\]es runs it/, { timeoutMs: 60_000 });
+    expect(screen).toContain('Rollout over group web · host 1 of 2: ⏸️ staging (canary) → ▫️ staging-b');
+    expect(restarts(await commandsLogSince(marks[0]!, main))).toEqual([]);
+
+    t.type('y');
+    // The canary runs, then the next host's run stops at its own gate.
+    screen = await t.waitFor(/host 2 of 2: ✅ staging \(canary\) → ⏸️ staging-b[\s\S]*Confirm\? \[y\]es runs it/, { timeoutMs: 90_000 });
+    expect(restarts(await commandsLogSince(marks[0]!, main))).toHaveLength(1);
+    expect(restarts(await commandsLogSince(marks[1]!, member))).toEqual([]);
+
+    t.type('y');
+    await t.waitFor(/Rollout done: all 2 hosts succeeded\./, { timeoutMs: 90_000 });
+    expect(restarts(await commandsLogSince(marks[0]!, main))).toHaveLength(1);
+    expect(restarts(await commandsLogSince(marks[1]!, member))).toHaveLength(1);
+    t.type('quit');
+    await t.waitFor(/\[exited 0\]/);
+  }, 240_000);
 });
