@@ -1,5 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
-import type { Command } from '../src/discord/command.js';
+import { hostTargets, type Command } from '../src/discord/command.js';
 import { UserError } from '../src/engine/errors.js';
 import type { Reporter } from '../src/report/reporter.js';
 import { withHost } from './options.js';
@@ -13,7 +13,7 @@ export default (hosts: readonly string[], reporter: () => Reporter | undefined =
   role: 'viewer',
   usesHost: () => true,
   // Reports read and change nothing: a group or `all` is one report per host.
-  complete: async (_i, option, { engine }) => (option === 'host' ? engine.targetSuggestions('report').map((s) => ({ name: s.label, value: s.value })) : []),
+  complete: async (_i, option, deps) => (option === 'host' ? hostTargets('report', deps) : []),
   async run(i, actor, { engine }) {
     const r = reporter();
     if (!r) throw new UserError('report.unavailable', 'Reports are not available in this process (no place to post them). Nothing was run.');

@@ -64,9 +64,9 @@ const firstLine = (text: string) => text.trim().split('\n').find((l) => l.trim()
  */
 export async function checkVersionInRegistry(host: Host, service: string, version: string): Promise<void> {
   const ref = await composeImage(host, service);
-  const { repository } = parseImageRef(ref);
+  const { repository, registry } = parseImageRef(ref);
   const wanted = `${repository}:${version}`;
-  const insecure = (await plainHttpRegistry(host, parseImageRef(ref).registry)) ? ['--insecure'] : [];
+  const insecure = (await plainHttpRegistry(host, registry)) ? ['--insecure'] : [];
   const res = await host.exec(['docker', 'manifest', 'inspect', ...insecure, wanted], { timeoutMs: 30_000 });
   if (res.exitCode === 0 && !res.timedOut) return;
   const said = firstLine(res.stderr) || firstLine(res.stdout);

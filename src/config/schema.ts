@@ -221,8 +221,6 @@ export const configSchema = z
         if (names.includes(g)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" has the name of a host; a \`host:\` value must name one or the other` });
         if (h.groups.indexOf(g) !== j) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'groups', j], message: `group "${g}" is listed twice` });
       });
-    });
-    cfg.hosts.forEach((h, i) => {
       if (h.orchestrator === 'swarm' && h.stack === undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'stack'], message: 'a host with orchestrator: swarm must name its stack (the NAME of `docker stack deploy -c FILE NAME`)' });
       if (h.orchestrator === 'compose' && h.stack !== undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'stack'], message: 'stack is for orchestrator: swarm hosts; this host manages a compose project' });
     });

@@ -145,7 +145,7 @@ export class Engine {
   /** What a `host:` option suggests for this runbook: hosts, groups and `all` (a runbook that changes hosts rolls out over a group). */
   targetSuggestions(runbookId: string): { value: string; label: string }[] {
     this.resolveRunbook(runbookId);
-    return targetSuggestions([...this.hosts.values()].map((h) => h.config), { groups: true });
+    return targetSuggestions([...this.hosts.values()].map((h) => h.config));
   }
 
   /** The target of a run, checked without touching a host (an unknown name is refused). */

@@ -5,6 +5,7 @@ import type { Field } from './runbook.js';
 import type { Target } from './targets.js';
 import type { OutputBlock, RunView } from './view.js';
 import { mapLimit } from '../map-limit.js';
+import { within } from '../within.js';
 
 /**
  * A read-only runbook on a group of hosts (`host: production`, `host: all`): one ordinary run per
@@ -54,14 +55,10 @@ async function runOne(host: string, o: FleetOptions): Promise<HostOutcome> {
   const runId = newId('r');
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
-  let timer: NodeJS.Timeout | undefined;
   const run = o.start(host, runId);
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), o.hostTimeoutMs);
-  });
   try {
-    const view = await Promise.race([run, timeout]);
-    if (view === 'timeout') {
+    const answered = await within(run, o.hostTimeoutMs);
+    if (!answered) {
       // The run goes on (a step is never cut in half); its end is in /audit and in the log.
       run.then(
         (v) => o.log.info({ host, runId, status: v.status }, 'fleet: a host answered after its timeout'),
@@ -69,6 +66,7 @@ async function runOne(host: string, o: FleetOptions): Promise<HostOutcome> {
       );
       return { host, state: 'timeout', runId, error: `no answer within ${limitText(o.hostTimeoutMs)}; its run goes on (/audit run:${runId})`, ms: ms() };
     }
+    const view = answered.value;
     const state: HostState = view.status === 'succeeded' ? 'ok' : o.reachable(host) ? 'failing' : 'unreachable';
     return { host, state, runId: view.runId, view, ms: ms() };
   } catch (err) {
@@ -77,8 +75,6 @@ async function runOne(host: string, o: FleetOptions): Promise<HostOutcome> {
     const error = isUserError(err) ? err.message : `internal error (run ${runId}); see the bot's log`;
     const state: HostState = isUserError(err) && UNREACHABLE.has(err.code) ? 'unreachable' : 'failing';
     return { host, state, runId: null, error, ms: ms() };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

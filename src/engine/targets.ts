@@ -47,12 +47,13 @@ export function resolveTarget(hosts: readonly TargetHost[], value: string | unde
 const plural = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
 
 /**
- * What a `host:` option suggests: every host (with its groups and labels), and, when the command
- * may run on many hosts at once, every group and `all` with how many hosts each stands for.
+ * What a `host:` option suggests: every group and `all` with how many hosts each stands for (when
+ * there is more than one host), then every host with its groups and labels. Every command takes a
+ * group: read-only ones fan out over it, ones that change hosts roll out over it.
  */
-export function targetSuggestions(hosts: readonly TargetHost[], opts: { groups: boolean }): Suggestion[] {
+export function targetSuggestions(hosts: readonly TargetHost[]): Suggestion[] {
   const out: Suggestion[] = [];
-  if (opts.groups && hosts.length > 1) {
+  if (hosts.length > 1) {
     out.push({ value: ALL_HOSTS, label: `${ALL_HOSTS} (${plural(hosts.length)})` });
     for (const [g, members] of groupsOf(hosts)) out.push({ value: g, label: `${g} (${plural(members.length)})` });
   }

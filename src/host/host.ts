@@ -7,7 +7,7 @@ import { commandLabel, hostCommandDuration, hostCommands } from '../metrics.js';
 import { dockerOver } from './docker.js';
 import { Lookup } from './lookup.js';
 import { readStack, serviceTasks, stackDocument, type SwarmServiceState, type SwarmTask } from './swarm.js';
-import type { ExecResult, Transport } from './transport.js';
+import { dockerCli, type ExecResult, type Transport } from './transport.js';
 import { mapLimit } from '../map-limit.js';
 
 export type ComposeFlavour = 'v1' | 'v2';
@@ -92,7 +92,7 @@ export class Host {
 
   /** The argv of a docker CLI command on this host's engine (`--host=` when it is not the default). */
   dockerArgv(args: readonly string[]): string[] {
-    return ['docker', ...(this.config.dockerHost === undefined ? [] : [`--host=${this.config.dockerHost}`]), ...args];
+    return dockerCli(args, this.config.dockerHost);
   }
 
   /** A swarm host's stack: services, replicas wanted and running, nodes; concurrent callers share one read. */

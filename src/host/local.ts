@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { DEFAULT_MAX_OUTPUT, OutputBuffer, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { DEFAULT_MAX_OUTPUT, OutputBuffer, dockerCli, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
 /** For a bot that runs on the host itself: argv goes straight to execve, no shell at all. */
 export class LocalTransport implements Transport {
@@ -42,7 +42,8 @@ export class LocalTransport implements Transport {
   }
 
   async openDockerStream(dockerHost?: string): Promise<Duplex> {
-    const child = spawn('docker', [...(dockerHost === undefined ? [] : [`--host=${dockerHost}`]), 'system', 'dial-stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const [file, ...args] = dockerCli(['system', 'dial-stdio'], dockerHost);
+    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'ignore'] });
     const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
     // Without this listener a host with no `docker` binary would crash the whole bot (ENOENT).
     child.on('error', (err) => stream.destroy(err));

@@ -7,7 +7,7 @@ import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
 import { sshConnected, sshConnects } from '../metrics.js';
 import { commandLine } from './quote.js';
-import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, retryLostRead, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { DEFAULT_MAX_OUTPUT, OutputBuffer, Semaphore, SlotTimeoutError, retryLostRead, dockerCli, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
 export interface SshTarget {
   name: string;
@@ -197,7 +197,7 @@ export class SshTransport implements Transport {
   }
 
   async openDockerStream(dockerHost?: string): Promise<Duplex> {
-    const argv = ['docker', ...(dockerHost === undefined ? [] : [`--host=${dockerHost}`]), 'system', 'dial-stdio'];
+    const argv = dockerCli(['system', 'dial-stdio'], dockerHost);
     // Docker API sockets are long-lived; give them a generous window to get a channel.
     return this.openChannel(commandLine(argv), Date.now() + 30_000, argv);
   }

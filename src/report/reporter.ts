@@ -4,6 +4,7 @@ import { FLEET_DEFAULTS, type Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { isUserError } from '../engine/errors.js';
 import { mapLimit } from '../map-limit.js';
+import { within } from '../within.js';
 import type { PostView, Publisher } from '../engine/publish.js';
 import type { Action, Actor } from '../engine/view.js';
 import { reportsPosted } from '../metrics.js';
@@ -79,20 +80,11 @@ export class Reporter {
   private async gatherInTime(host: string, req: ReportRequest, timeoutMs: number): Promise<{ facts: ReportFacts; runId: string | null }> {
     // One host alone has nobody to wait for: its report takes what it takes, as before.
     if (this.deps.hosts.length === 1) return this.gather(host, req);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), timeoutMs);
-    });
     const runId = newId('r');
-    const gathering = this.gather(host, req, runId);
-    try {
-      const got = await Promise.race([gathering, late]);
-      if (got) return got;
-      this.deps.log.warn({ host, runId, timeoutMs }, 'report: the host did not answer in time; reporting it unreachable');
-      return { facts: { host, at: this.now(), reachable: false, error: `no answer within ${Math.round(timeoutMs / 1000)} s (its report run ${runId} goes on; /audit run:${runId} shows it)`, problems: [] }, runId };
-    } finally {
-      clearTimeout(timer);
-    }
+    const got = await within(this.gather(host, req, runId), timeoutMs);
+    if (got) return got.value;
+    this.deps.log.warn({ host, runId, timeoutMs }, 'report: the host did not answer in time; reporting it unreachable');
+    return { facts: { host, at: this.now(), reachable: false, error: `no answer within ${Math.round(timeoutMs / 1000)} s (its report run ${runId} goes on; /audit run:${runId} shows it)`, problems: [] }, runId };
   }
 
   private async gather(host: string, req: ReportRequest, runId = newId('r')): Promise<{ facts: ReportFacts; runId: string | null }> {

@@ -97,8 +97,8 @@ describe('target resolution: a host, a group or all', () => {
     expect((err as Error).message).toBe('Unknown host or group "prod". Known hosts: web-1, web-2, worker, staging; groups: production, eu; or all. Nothing was run.');
   });
 
-  it('suggests all and groups with their sizes, then hosts with groups and labels; hosts only for a command that changes a host', () => {
-    expect(targetSuggestions(fleet, { groups: true })).toEqual([
+  it('suggests all and groups with their sizes, then hosts with groups and labels; hosts only when there is one', () => {
+    expect(targetSuggestions(fleet)).toEqual([
       { value: 'all', label: 'all (4 hosts)' },
       { value: 'production', label: 'production (2 hosts)' },
       { value: 'eu', label: 'eu (2 hosts)' },
@@ -107,6 +107,6 @@ describe('target resolution: a host, a group or all', () => {
       { value: 'worker', label: 'worker · eu' },
       { value: 'staging', label: 'staging' },
     ]);
-    expect(targetSuggestions(fleet, { groups: false }).map((s) => s.value)).toEqual(['web-1', 'web-2', 'worker', 'staging']);
+    expect(targetSuggestions(fleet.slice(0, 1)).map((s) => s.value)).toEqual(['web-1']);
   });
 });
