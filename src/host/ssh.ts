@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type * as NodeSshModule from 'node-ssh';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { UserError } from '../engine/errors.js';
@@ -17,6 +19,16 @@ export interface SshTarget {
   keyPath: string;
   hostKeyFingerprint: string;
 }
+
+const require = createRequire(import.meta.url);
+
+/**
+ * node-ssh, loaded when first needed (the bot loads it at start, see loadHostClients). Through
+ * require, not import(): the CommonJS build, read synchronously, so that the bot and the CLI share
+ * one copy and loading it starts no file reads on libuv's threads (whose malloc arenas showed up,
+ * a few MB at random, in the idle RSS).
+ */
+export const loadNodeSsh = (): typeof NodeSshModule => require('node-ssh') as typeof NodeSshModule;
 
 const isChannelRefusal = (err: unknown): boolean => err instanceof Error && err.message.startsWith('(SSH) Channel open failure');
 
@@ -62,8 +74,7 @@ export class SshTransport implements Transport {
       throw new UserError('host.key-unreadable', `The SSH key for host "${t.name}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}). Check its keyPath in the configuration.`, { cause: err });
     }
     let seenKey: string | undefined;
-    // Loaded on first connection: an idle bot that has not reached a host yet needs no SSH code.
-    const { NodeSSH } = await import('node-ssh');
+    const { NodeSSH } = loadNodeSsh();
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
