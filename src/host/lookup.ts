@@ -1,3 +1,5 @@
+import { nextTurn } from '../turns.js';
+
 /**
  * A host fact fetched on demand and shared: callers that arrive while a fetch is in flight wait for
  * that one fetch (a burst of 50 clicks must not start 50 `docker-compose` processes on the host),
@@ -17,7 +19,11 @@ export class Lookup<T> {
   get(): Promise<T> {
     const kept = this.value;
     if (kept && Date.now() - kept.at < this.ttlMs) return Promise.resolve(kept.v);
-    if (this.inflight) return this.inflight;
+    // Those who joined resume one per turn of the event loop (see nextTurn), not all at once.
+    if (this.inflight) return this.inflight.then(async (v) => {
+      await nextTurn();
+      return v;
+    });
     const generation = this.generation;
     const current = (): boolean => generation === this.generation;
     this.inflight = this.fetch().then(
