@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { benchAckFloor, benchSpreadBurst, FLOOR_STARTS, SPREAD_STARTS, type FloorClient } from './ack-floor.js';
 import { ALERT_SECONDS, ALERTS_PER_SECOND, benchAlerts } from './alerts.js';
 import type { Harness } from '../test/e2e/harness.js';
 import { buttonsOf, textOf } from '../test/e2e/util.js';
@@ -595,19 +596,11 @@ async function coldBurst(env: StagingEnv, double: DiscordDouble, httpListen?: st
   }
 }
 
-async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDouble>): Promise<void> {
-  // Loaded only now: the TypeScript compiler alone would add ~100 MB to the in-process figures.
-  const { compileBot } = await import('./compile.js');
-  const outDir = compileBot(ROOT, ['bench/bot-child.ts']);
-  onCleanup('remove the compiled bot', () => rmSync(outDir, { recursive: true, force: true }));
-  const double = await startDouble();
-  onCleanup('close the child\'s Discord double', async () => {
-    collectViolations(double);
-    await double.close();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'opsbot-bench-child-'));
-  onCleanup('remove the child\'s config and database', () => rmSync(dir, { recursive: true, force: true }));
-  // JSON is YAML: the same configuration the e2e harness builds, for the real config loader.
+/**
+ * The bot child's configuration for `double` (written to `dir`, with its database there): the
+ * same configuration the e2e harness builds, for the real config loader (JSON is YAML).
+ */
+function botChildEnv(env: StagingEnv, double: DiscordDouble, dir: string): NodeJS.ProcessEnv {
   const config = {
     discord: { guildId: double.guild.id, alertsChannel: 'alerts', roles: { viewer: 'viewer', operator: 'operator', approver: 'approver' } },
     hosts: [
@@ -624,7 +617,22 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   };
   const configPath = join(dir, 'opsbot.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: configPath, OPSBOT_ALERTMANAGER_TOKEN: ALERT_TOKEN };
+  return { DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, OPSBOT_CONFIG: configPath, OPSBOT_ALERTMANAGER_TOKEN: ALERT_TOKEN };
+}
+
+async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDouble>): Promise<void> {
+  // Loaded only now: the TypeScript compiler alone would add ~100 MB to the in-process figures.
+  const { compileBot } = await import('./compile.js');
+  const outDir = compileBot(ROOT, ['bench/bot-child.ts', 'bench/floor-client.ts']);
+  onCleanup('remove the compiled bot', () => rmSync(outDir, { recursive: true, force: true }));
+  const double = await startDouble();
+  onCleanup('close the child\'s Discord double', async () => {
+    collectViolations(double);
+    await double.close();
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'opsbot-bench-child-'));
+  onCleanup('remove the child\'s config and database', () => rmSync(dir, { recursive: true, force: true }));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...botChildEnv(env, double, dir) };
   delete childEnv.NODE_OPTIONS;
 
   const spawnedAt = performance.now();
@@ -633,7 +641,7 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the bot child process');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onCleanup(`stop the bot child (pid ${pid})`, async () => {
+  const stopChild = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
@@ -642,7 +650,8 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
       child.kill('SIGKILL');
       await exited;
     }
-  });
+  };
+  onCleanup(`stop the bot child (pid ${pid})`, stopChild);
   let httpListen: string | undefined;
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-4000)));
@@ -696,6 +705,43 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
     notes.push(alerts.note);
   } catch (err) {
     failed('8. alert webhook → message posted', 'p99 < 500 ms', err);
+  }
+  await stopChild(); // idle, but nothing else of the bench's may run beside the fresh starts below
+  const runDirs: string[] = [];
+  onCleanup('remove the 7b/7c configs and databases', () => runDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const script = (name: string) => join(outDir, 'bench', name);
+  const opsbot: FloorClient = {
+    name: 'opsbot',
+    spawnSpec: (d) => {
+      const runDir = mkdtempSync(join(tmpdir(), 'opsbot-bench-fresh-'));
+      runDirs.push(runDir);
+      return { args: [script('bot-child.js')], env: botChildEnv(env, d, runDir) };
+    },
+  };
+  say(`7c. ${SPREAD_STARTS} fresh starts, 50 /ps within a second`);
+  try {
+    const spread = await benchSpreadBurst(opsbot, startDouble, START_FLAGS, say);
+    rows.push(...spread.rows);
+    notes.push(spread.note);
+  } catch (err) {
+    failed('7c. cold start, 50 /ps within a second', 'ack p99 < 50 ms', err);
+  }
+  say(`7b. the cold burst against opsbot and two clients that only acknowledge, ${FLOOR_STARTS} fresh starts each`);
+  try {
+    const floor = await benchAckFloor(
+      [
+        opsbot,
+        { name: 'bare discord.js client (defers, nothing else)', spawnSpec: () => ({ args: [script('floor-client.js'), 'discordjs'], env: {} }) },
+        { name: 'no library, ws + node:http (defers, nothing else)', spawnSpec: () => ({ args: [script('floor-client.js'), 'raw'], env: {} }) },
+      ],
+      startDouble,
+      START_FLAGS,
+      say,
+    );
+    rows.push(...floor.rows);
+    notes.push(floor.note);
+  } catch (err) {
+    failed('7b. cold-burst acknowledgements, opsbot vs clients that only acknowledge', '—', err);
   }
   notes.push(
     `4b. /logs (child): the same command against the bot child; its RSS read from /proc/<pid>/status (VmRSS) every ${RSS_SAMPLE_MS} ms by the bench ` +
