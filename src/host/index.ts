@@ -14,10 +14,10 @@ export function createHost(config: HostConfig): Host {
 }
 
 /**
- * Loads the SSH and Docker client libraries (~130 ms of module evaluation that blocks the event
- * loop) at start, before Discord can send anything. Loaded on the first command instead, that
- * block delayed the acknowledgement of every interaction arriving meanwhile. Only for the bot:
- * the CLI's other commands load them when they reach a host.
+ * Loads the SSH and Docker client libraries now: ~130 ms of module evaluation that blocks the
+ * event loop. The bot calls it at start; loaded on its first command instead, that block delayed
+ * the acknowledgement of every interaction arriving meanwhile. The CLI's other commands load them
+ * when they reach a host.
  */
 export function loadHostClients(hosts: readonly HostConfig[]): void {
   if (hosts.some((h) => h.transport !== 'local')) loadNodeSsh();

@@ -24,9 +24,8 @@ const require = createRequire(import.meta.url);
 
 /**
  * node-ssh, loaded when first needed (the bot loads it at start, see loadHostClients). Through
- * require, not import(): the CommonJS build, read synchronously, so that the bot and the CLI share
- * one copy and loading it starts no file reads on libuv's threads (whose malloc arenas showed up,
- * a few MB at random, in the idle RSS).
+ * require, so that loading it at start is synchronous and the transport gets that same copy:
+ * import() would resolve to the package's ES module build, a second copy.
  */
 export const loadNodeSsh = (): typeof NodeSshModule => require('node-ssh') as typeof NodeSshModule;
 
