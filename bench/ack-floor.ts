@@ -8,9 +8,8 @@
  * If opsbot acknowledges like the clients that do nothing else, its own code is not what sets
  * the figure: the library, the double and the machine are.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { DiscordDouble } from '../test/discord-double/index.js';
+import { startBotProcess } from './bot-process.js';
 import { list, median, ms, percentile, sleep, type Row } from './lib.js';
 
 export const FLOOR_STARTS = 5;
@@ -36,20 +35,8 @@ async function burstOnce(
   const double = await startDouble();
   try {
     const spec = client.spawnSpec(double);
-    const env: NodeJS.ProcessEnv = { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, GUILD_ID: double.guild.id, ...spec.env };
-    delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, [...nodeFlags, ...spec.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-2000)));
+    const bot = await startBotProcess([...nodeFlags, ...spec.args], { ...process.env, DISCORD_TOKEN: double.token, DISCORD_API_URL: double.apiUrl, GUILD_ID: double.guild.id, ...spec.env }, { name: client.name });
     try {
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          if (line.includes('"msg":"opsbot started"')) resolve();
-        });
-        void exited.then(() => reject(new Error(`${client.name} exited before it started: ${stderr.trim().slice(-500)}`)));
-        setTimeout(() => reject(new Error(`${client.name} did not start within 30 s`)), 30_000).unref();
-      });
       await sleep(1000);
       const sent: { handle: ReturnType<DiscordDouble['sendCommand']>; at: number }[] = [];
       for (let k = 0; k < BURST; k++) {
@@ -64,14 +51,7 @@ async function burstOnce(
         finals: finals.map((f) => (f.status === 'fulfilled' ? f.value : Number.POSITIVE_INFINITY)),
       };
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-        if (!stopped) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
+      await bot.stop();
     }
   } finally {
     await double.close();

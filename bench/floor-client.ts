@@ -90,6 +90,4 @@ async function raw(): Promise<void> {
   });
 }
 
-// The bench stops this child with SIGTERM; the parent going away (Ctrl-C) stops it too.
-process.on('disconnect', () => process.exit(0));
 await (process.argv[2] === 'raw' ? raw() : discordjs());

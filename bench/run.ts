@@ -15,14 +15,14 @@
  *
  * Progress goes to stderr, the table and the notes to stdout.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startBotProcess } from './bot-process.js';
 import { benchAckFloor, benchSpreadBurst, FLOOR_STARTS, SPREAD_STARTS, type FloorClient } from './ack-floor.js';
 import { ALERT_SECONDS, ALERTS_PER_SECOND, benchAlerts } from './alerts.js';
 import type { Harness } from '../test/e2e/harness.js';
@@ -632,39 +632,18 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
   });
   const dir = mkdtempSync(join(tmpdir(), 'opsbot-bench-child-'));
   onCleanup('remove the child\'s config and database', () => rmSync(dir, { recursive: true, force: true }));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...botChildEnv(env, double, dir) };
-  delete childEnv.NODE_OPTIONS;
-
   const spawnedAt = performance.now();
-  // The node flags of `npm start` and the image's CMD, so the figure is that of the bot as it runs.
-  const child = spawn(process.execPath, [...START_FLAGS, '--expose-gc', join(outDir, 'bench', 'bot-child.js')], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the bot child process');
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const stopChild = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
-    if (code === 'timeout') {
-      say(`bot child ${pid} did not stop within 10 s: SIGKILL`);
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  onCleanup(`stop the bot child (pid ${pid})`, stopChild);
   let httpListen: string | undefined;
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-4000)));
-  const started = new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      httpListen ??= /"msg":"http server listening"/.test(line) ? /"listen":"([^"]+)"/.exec(line)?.[1] : undefined;
-      if (line.includes('"msg":"opsbot started"')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`the bot child exited (${code}) before it started: ${stderr.trim().slice(-800)}`)));
-    setTimeout(() => reject(new Error('the bot child did not start within 30 s')), 30_000).unref();
+  // The node flags of `npm start` and the image's CMD, so the figure is that of the bot as it runs.
+  const bot = await startBotProcess([...START_FLAGS, '--expose-gc', join(outDir, 'bench', 'bot-child.js')], { ...process.env, ...botChildEnv(env, double, dir) }, {
+    name: 'the bot child',
+    cwd: ROOT,
+    ipc: true,
+    onLine: (line) => void (httpListen ??= /"msg":"http server listening"/.test(line) ? /"listen":"([^"]+)"/.exec(line)?.[1] : undefined),
   });
-  await started;
+  const { child, pid } = bot;
+  const stopChild = () => bot.stop((p) => say(`bot child ${p} did not stop within 10 s: SIGKILL`));
+  onCleanup(`stop the bot child (pid ${pid})`, stopChild);
   const startupMs = performance.now() - spawnedAt;
   say(`  bot child pid ${pid} started in ${ms(startupMs)}`);
 

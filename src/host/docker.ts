@@ -208,7 +208,7 @@ class DockerStreamAgent extends Agent {
 
 export function dockerOver(open: () => Promise<Duplex>, hostName = 'the host'): { docker: Docker; agent: Agent } {
   const agent = new DockerStreamAgent(open, hostName);
-  // Loaded on first use: dockerode and what it loads (ssh2 among them) are ~14 MB of an idle bot's memory.
+  // The bot loaded it at start (loadHostClients); the CLI's commands load it here, when they reach a host.
   const DockerClient = loadDockerode();
   // A timeout turns a request stuck on a dead channel into an error instead of a hang.
   const docker = new DockerClient({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: 60_000 } as Docker.DockerOptions);

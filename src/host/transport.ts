@@ -25,12 +25,12 @@ export interface ExecResult {
   truncated: boolean;
 }
 
-/** How the bot reaches a host: over SSH, or directly when it runs on the host itself. */
 /** `docker ARGS` for the engine at `dockerHost` (unix:///PATH), or the user's default engine when none is named. */
 export function dockerCli(args: readonly string[], dockerHost?: string): string[] {
   return ['docker', ...(dockerHost === undefined ? [] : [`--host=${dockerHost}`]), ...args];
 }
 
+/** How the bot reaches a host: over SSH, or directly when it runs on the host itself. */
 export interface Transport {
   readonly description: string;
   exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult>;

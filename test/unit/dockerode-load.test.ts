@@ -1,17 +1,12 @@
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { inFreshNode } from '../support/fresh-node.js';
 
-const execFileAsync = promisify(execFile);
 const moduleUrl = new URL('../../src/host/dockerode.ts', import.meta.url).href;
 
-/** Runs `body` in a fresh Node process (a clean module cache) with loadDockerode imported; prints its result as JSON. */
-async function inFreshProcess(body: string): Promise<unknown> {
-  const code = `const { loadDockerode } = await import(${JSON.stringify(moduleUrl)}); const { createRequire } = await import('node:module'); const require = createRequire(${JSON.stringify(fileURLToPath(moduleUrl))}); ${body}`;
-  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
-  return JSON.parse(stdout) as unknown;
-}
+/** Runs `body` in a fresh Node process with loadDockerode imported; prints its result as JSON. */
+const inFreshProcess = (body: string): Promise<unknown> =>
+  inFreshNode(`const { loadDockerode } = await import(${JSON.stringify(moduleUrl)}); const { createRequire } = await import('node:module'); const require = createRequire(${JSON.stringify(fileURLToPath(moduleUrl))}); ${body}`);
 
 describe('loadDockerode', () => {
   it('gives a working dockerode without loading gRPC (BuildKit sessions), and a clear error if a session were ever asked for', async () => {

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { inFreshNode } from '../support/fresh-node.js';
 
-const execFileAsync = promisify(execFile);
 const moduleUrl = new URL('../../src/host/index.ts', import.meta.url).href;
 const sshUrl = new URL('../../src/host/ssh.ts', import.meta.url).href;
 
@@ -21,8 +19,7 @@ async function loadedAfter(body: string): Promise<{ nodeSsh: boolean; ssh2: bool
     ${body}
     console.log(JSON.stringify({ nodeSsh: loaded('node-ssh'), ssh2: loaded('ssh2'), dockerode: loaded('dockerode'), ...extra }));
   `;
-  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
-  return JSON.parse(stdout) as { nodeSsh: boolean; ssh2: boolean; dockerode: boolean; sameNodeSsh?: boolean };
+  return (await inFreshNode(code)) as { nodeSsh: boolean; ssh2: boolean; dockerode: boolean; sameNodeSsh?: boolean };
 }
 
 const sshHost = { name: 'prod', transport: 'ssh' };
