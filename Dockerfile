@@ -40,4 +40,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["nod
 # Sized for a small, I/O-bound heap (bench row 5): a 2 MB young generation (the default semi-spaces
 # keep ~15 MB that an idle bot never uses) and GC and compiles on the main thread: V8's helper
 # threads leave freed compiler memory in their malloc arenas, 0-16 MB of RSS varying by run.
-CMD ["node", "--max-semi-space-size=2", "--single-threaded", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=2", "--single-threaded", "--no-lazy-feedback-allocation", "dist/src/main.js"]

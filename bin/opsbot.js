@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded
+#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded --no-lazy-feedback-allocation
 // The `opsbot` command (package.json "bin"). In a checkout it runs the TypeScript source through
 // tsx, so `npx opsbot …` is never an outdated build; in the image (no src/, no tsx) it runs the
 // compiled dist/. The node flags are `npm start`'s (see the README's memory notes).
