@@ -121,6 +121,7 @@ export const restoreBackup = defineRunbook({
   // Dropping collections loses whatever was written since the backup.
   fourEyes: true,
   target: () => 'database',
+  wholeProject: true,
   complete: {
     backup: async (host: Host): Promise<Suggestion[]> => {
       const all = await listBackups(host, (argv) => host.exec(argv, { timeoutMs: 15_000 }));

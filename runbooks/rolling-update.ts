@@ -75,6 +75,7 @@ export const rollingUpdate = defineRunbook({
   params,
   internalParams: ['stamp', 'previous'],
   target: () => 'rolling-update',
+  wholeProject: true,
   steps: [
     {
       title: 'Services to update',

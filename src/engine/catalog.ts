@@ -96,7 +96,7 @@ export function helpLines(rb: AnyRunbook, fourEyes: readonly string[] = []): str
   return [
     rb.summary,
     '',
-    `**Seed section:** ${rb.docs.seedSection ?? '—'} · **Who:** ${rolesText(rb, fourEyes)}`,
+    `**Seed section:** ${rb.docs.seedSection ?? '—'} · **Who:** ${rolesText(rb, fourEyes)}${rb.wholeProject === true ? ' · **Holds:** the whole project of its host (no run that changes a service starts there beside it, nor it beside one)' : ''}`,
     '',
     '**Parameters**',
     ...(specs.length === 0 ? ['- none'] : specs.map((p) => `- ${paramText(p)}`)),

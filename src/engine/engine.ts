@@ -230,13 +230,19 @@ export class Engine {
       created_at: Date.now(),
       finished_at: null,
       origin: req.origin ?? null,
+      whole_project: runbook.target && runbook.wholeProject === true ? 1 : 0,
     };
     try {
       this.store.createRun(run);
     } catch (err) {
       if (err instanceof TargetBusyError) {
         const h = err.holder;
-        throw new UserError('run.locked', `${h.requested_by_name} is already running ${h.runbook} on ${h.target_key ?? 'this target'} (run ${h.id}, ${h.status.replace('_', ' ')}, started ${ago(h.created_at)}). Wait for it to finish or cancel it.`);
+        const held = `${h.requested_by_name} is already running ${h.runbook} on ${h.target_key ?? 'this target'} (run ${h.id}, ${h.status.replace('_', ' ')}, started ${ago(h.created_at)})`;
+        const why =
+          h.target_key === run.target_key ? ''
+          : h.whole_project === 1 ? `, which changes every service on ${host.name}`
+          : `, and ${runbook.id} changes every service on ${host.name}`;
+        throw new UserError('run.locked', `${held}${why}. Wait for it to finish or cancel it; nothing was run.`);
       }
       throw err;
     }

@@ -104,6 +104,11 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
   check?: (host: Host, params: z.infer<S>) => Promise<void>;
   /** Concurrency key: two active runs with the same key on a host are refused. */
   target?: (params: z.infer<S>) => string;
+  /**
+   * The run changes every service of the host's project (with `target`): while it is active no
+   * other run with a target starts on that host, and it does not start beside one.
+   */
+  wholeProject?: boolean;
   /** A second person (with the approver role) must confirm, never the requester. */
   fourEyes?: boolean;
   steps: Step<z.infer<S>>[];

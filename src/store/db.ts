@@ -8,6 +8,7 @@ import * as m003 from './migrations/003-offers.js';
 import * as m004 from './migrations/004-reports.js';
 import * as m005 from './migrations/005-alerts.js';
 import * as m006 from './migrations/006-rollouts.js';
+import * as m007 from './migrations/007-whole-project.js';
 
 const migrations: { version: number; up: (db: Database) => void }[] = [
   { version: 1, up: m001.up },
@@ -16,6 +17,7 @@ const migrations: { version: number; up: (db: Database) => void }[] = [
   { version: 4, up: m004.up },
   { version: 5, up: m005.up },
   { version: 6, up: m006.up },
+  { version: 7, up: m007.up },
 ];
 
 /**

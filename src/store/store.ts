@@ -23,6 +23,8 @@ const runRow = z.object({
   finished_at: z.number().nullable(),
   /** What the run was started from when not a command (an alert, a report finding). */
   origin: z.string().nullable().default(null),
+  /** 1: the run changes every service of its host's project (migration 007). */
+  whole_project: z.number().int().default(0),
 });
 export type RunRow = z.infer<typeof runRow>;
 
@@ -112,19 +114,40 @@ export class Store {
     return this.statements.get(sql);
   }
 
-  createRun(run: Omit<RunRow, 'error' | 'finished_at' | 'origin'> & { origin?: string | null }): void {
-    try {
-      this
-        .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at, origin)
-                  VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at, @origin)`)
-        .run({ ...run, origin: run.origin ?? null });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && run.target_key !== null) {
-        const holder = this.activeRunFor(run.target_key);
+  /**
+   * Records a run and takes its lock, or throws TargetBusyError naming the run that holds it. Two
+   * active runs on one target key are refused by the unique index; a whole-project run on a host
+   * also excludes every other run there that locks a target, either way round.
+   */
+  createRun(run: Omit<RunRow, 'error' | 'finished_at' | 'origin' | 'whole_project'> & { origin?: string | null; whole_project?: number }): void {
+    const row = { ...run, origin: run.origin ?? null, whole_project: run.whole_project ?? 0 };
+    this.inTransaction(() => {
+      if (row.target_key !== null) {
+        const holder = this.wholeProjectConflict(row.host, row.whole_project === 1);
         if (holder) throw new TargetBusyError(holder);
       }
-      throw err;
-    }
+      try {
+        this
+          .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at, origin, whole_project)
+                    VALUES (@id, @runbook, @host, @params, @requested_by, @requested_by_name, @channel_id, @status, @target_key, @created_at, @origin, @whole_project)`)
+          .run(row);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && row.target_key !== null) {
+          const holder = this.activeRunFor(row.target_key);
+          if (holder) throw new TargetBusyError(holder);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** An active run on `host` that a new locking run may not start beside: a whole-project one, or, for a whole-project run, any that locks a target. */
+  private wholeProjectConflict(host: string, wholeProject: boolean): RunRow | undefined {
+    const row = this.stmt(
+      `SELECT * FROM runs WHERE host = ? AND target_key IS NOT NULL AND status IN ('running','awaiting_confirmation')
+         AND (whole_project = 1 OR ? = 1) ORDER BY created_at LIMIT 1`,
+    ).get(host, wholeProject ? 1 : 0);
+    return row === undefined ? undefined : runRow.parse(row);
   }
 
   activeRunFor(targetKey: string): RunRow | undefined {

@@ -188,4 +188,26 @@ describe('deploy, watchtower and rolling-update pull real tags from the staging 
     expect(await runningImageId('adonisjs')).toBe(v100);
     expect(await runningImageId('nextjs')).toBe(v100next);
   });
+
+  it('rolling-update holds the whole project: a /restart or deploy waits for it, and it waits for a pending /restart; nothing runs', async () => {
+    const mark = await commandsLogMark();
+    const gate = await gateOf('rolling-update', {});
+    expect(buttonsOf(gate).map((b) => b.label)).toContain('Confirm');
+    const restart = await h.double.sendCommand({ name: 'restart', options: { service: 'adonisjs' }, member: 'approver', channel: 'alerts' }).waitForFollowup();
+    expect(isEphemeral(restart)).toBe(true);
+    expect(textOf(restart)).toMatch(/operator is already running rolling-update on staging:rolling-update \(run \S+, awaiting confirmation, [^)]*\), which changes every service on staging\. Wait for it to finish or cancel it; nothing was run\./);
+    const deploy = await ask('deploy', { service: 'nextjs', version: '1.1.0' }, 'approver').waitForFollowup(undefined, { timeoutMs: 30_000 });
+    expect(textOf(deploy)).toMatch(/is already running rolling-update .*, which changes every service on staging/);
+    await click(gate, 'Cancel').waitForUpdate();
+
+    const restartGate = await h.double.sendCommand({ name: 'restart', options: { service: 'adonisjs' }, member: 'operator', channel: 'alerts' }).waitForReply((m) => buttonsOf(m).length > 0);
+    const rolling = await ask('rolling-update', {}, 'approver').waitForFollowup(undefined, { timeoutMs: 30_000 });
+    expect(isEphemeral(rolling)).toBe(true);
+    expect(textOf(rolling)).toMatch(/operator is already running restart on staging:service:adonisjs \(run \S+, awaiting confirmation, [^)]*\), and rolling-update changes every service on staging\. Wait for it to finish or cancel it; nothing was run\./);
+    await click(restartGate, 'Cancel').waitForUpdate();
+
+    // Nothing changed on the host: no pull, no recreate, no restart.
+    expect(mutatingCommands(await commandsLogSince(mark))).toEqual([]);
+    expect(await runningImageId('adonisjs')).toBe(v100);
+  });
 });

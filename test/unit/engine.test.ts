@@ -40,6 +40,18 @@ const bounce = defineRunbook({
   ],
 }) as AnyRunbook;
 
+/** Changes every service of the project: it and any run with a target exclude each other on a host. */
+const sweep = defineRunbook({
+  id: 'sweep',
+  title: 'Sweep',
+  summary: 'test runbook',
+  docs: { trigger: [], expected: [], escalation: [] },
+  params: z.object({}),
+  target: () => 'everything',
+  wholeProject: true,
+  steps: [{ title: 'Sweep', mutates: true, plan: async () => [['sweep']], run: async (ctx) => ({ ok: (await ctx.exec(['sweep'])).exitCode === 0, summary: 'swept' }) }],
+}) as AnyRunbook;
+
 const alice: Actor = { id: '1', name: 'alice', roles: ['viewer', 'operator'] };
 const bob: Actor = { id: '2', name: 'bob', roles: ['viewer', 'operator', 'approver'] };
 const vera: Actor = { id: '3', name: 'vera', roles: ['viewer'] };
@@ -95,6 +107,33 @@ describe('runbook engine', () => {
     await engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: alice, channelId: null });
     await expect(engine.start({ runbook: 'bounce', params: { service: 'api' }, actor: bob, channelId: null })).rejects.toThrow(/alice is already running bounce on h:api/);
     await expect(engine.start({ runbook: 'bounce', params: { service: 'web' }, actor: bob, channelId: null })).resolves.toMatchObject({ status: 'awaiting_confirmation' });
+  });
+
+  it('a whole-project run and any run with a target on the same host exclude each other, either way round', async () => {
+    const transport = new RecordingTransport();
+    const hosts = new Map(['h', 'g'].map((name) => [name, new Host(hostSchema.parse({ name, transport: 'local', projectDir: '/p', compose: 'v1' }), transport)] as const));
+    const db = openDatabase(':memory:');
+    const engine = new Engine(new Store(db), hosts, { gates: { expiryMinutes: 5, rollbackWindowMinutes: 60, fourEyes: [] }, defaultHost: 'h' }, pino({ level: 'silent' }), [bounce, sweep]);
+    const start = (runbook: string, actor: Actor, host: string, params: Record<string, string> = {}) => engine.start({ runbook, params, actor, channelId: null, host });
+
+    const api = await start('bounce', alice, 'h', { service: 'api' });
+    await expect(start('sweep', bob, 'h')).rejects.toThrow(/alice is already running bounce on h:api \(run \S+, awaiting confirmation, .*\), and sweep changes every service on h\. Wait for it to finish or cancel it; nothing was run\./);
+    // Another host's project is another lock.
+    const other = await start('sweep', bob, 'g');
+    expect(other.status).toBe('awaiting_confirmation');
+
+    expect((await engine.decide(api.runId, api.gate!.stepIdx, 'cancel', alice)).status).toBe('cancelled');
+    const swept = await start('sweep', bob, 'h');
+    expect(swept.status).toBe('awaiting_confirmation');
+    await expect(start('bounce', alice, 'h', { service: 'web' })).rejects.toThrow(/bob is already running sweep on h:everything \(run \S+, awaiting confirmation, .*\), which changes every service on h\. Wait/);
+    await expect(start('sweep', alice, 'h')).rejects.toThrow(/bob is already running sweep on h:everything \(run \S+, awaiting confirmation, [^)]*\)\. Wait/);
+    // A run that locks nothing (read-only) is not held back.
+    new Store(db).createRun({ id: 'r-look', runbook: 'look', host: 'h', params: '{}', requested_by: '1', requested_by_name: 'alice', channel_id: null, status: 'running', target_key: null, created_at: Date.now() });
+    expect(transport.ran.filter((c) => c.startsWith('sweep') || c.startsWith('bounce'))).toEqual([]);
+
+    expect((await engine.decide(swept.runId, swept.gate!.stepIdx, 'confirm', bob)).status).toBe('succeeded');
+    expect((await start('bounce', alice, 'h', { service: 'web' })).status).toBe('awaiting_confirmation');
+    expect(transport.ran.filter((c) => c.startsWith('sweep') || c.startsWith('bounce'))).toEqual(['sweep']);
   });
 
   it('expires gates, releases the lock, and refuses a late click', async () => {
