@@ -121,11 +121,7 @@ export class Store {
    */
   createRun(run: Omit<RunRow, 'error' | 'finished_at' | 'origin' | 'whole_project'> & { origin?: string | null; whole_project?: number }): void {
     const row = { ...run, origin: run.origin ?? null, whole_project: run.whole_project ?? 0 };
-    this.inTransaction(() => {
-      if (row.target_key !== null) {
-        const holder = this.wholeProjectConflict(row.host, row.whole_project === 1);
-        if (holder) throw new TargetBusyError(holder);
-      }
+    const insert = () => {
       try {
         this
           .stmt(`INSERT INTO runs (id, runbook, host, params, requested_by, requested_by_name, channel_id, status, target_key, created_at, origin, whole_project)
@@ -138,6 +134,13 @@ export class Store {
         }
         throw err;
       }
+    };
+    // A run that locks nothing (a read) needs no check, so no transaction either.
+    if (row.target_key === null) return insert();
+    this.inTransaction(() => {
+      const holder = this.wholeProjectConflict(row.host, row.whole_project === 1);
+      if (holder) throw new TargetBusyError(holder);
+      insert();
     });
   }
 
@@ -293,7 +296,12 @@ export class Store {
 
   /** BEGIN IMMEDIATE … COMMIT around `fn` (exec, not db.transaction(): no throwaway statements). */
   private inTransaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      // Another program's write lock outlasted busy_timeout: the same clear answer as a statement's.
+      throw storeFault(err, this.db.name);
+    }
     try {
       const out = fn();
       this.db.exec('COMMIT');
