@@ -164,7 +164,10 @@ export class AlertIntake {
         }
       }
     } else {
-      ref = await publisher.post(view);
+      // The incident's first post: Alertmanager resends a group until it gets a 200, also when the
+      // bot posted and then stopped before storing the message, and such a resend must not post again.
+      const began = list.map((a) => a.startsAt).sort()[0] ?? '';
+      ref = await publisher.post(view, { key: `alert:${groupKey}:${began}` });
       log.info({ groupKey, status, alerts: list.length }, 'alert message posted');
     }
     store.save({

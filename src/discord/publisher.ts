@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { AttachmentBuilder, EmbedBuilder, type ActionRowBuilder, type ButtonBuilder, type Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { PostView, Publisher } from '../engine/publish.js';
@@ -62,10 +63,13 @@ export class ChannelPublisher implements Publisher {
     return ch;
   }
 
-  async post(view: PostView): Promise<string> {
-    // A retried send may have reached Discord before it failed: a duplicate then is the price of
-    // not losing the post (Discord has no idempotency key for messages).
-    const message = await deliver(async () => (await this.channel()).send(renderPost(view)), { log: this.log, fields: { post: view.title } });
+  async post(view: PostView, options: { key?: string } = {}): Promise<string> {
+    // A send can reach Discord and its answer be lost (a proxy timeout, a dropped connection):
+    // every attempt, discord.js's own retries included, carries one nonce that Discord enforces,
+    // so a retry gets the message already posted instead of a second one. A key makes that nonce
+    // the same in another process too (the same alert resent after the bot restarted).
+    const nonce = createHash('sha256').update(options.key ?? randomBytes(16)).digest('base64url').slice(0, 25);
+    const message = await deliver(async () => (await this.channel()).send({ ...renderPost(view), nonce, enforceNonce: true }), { log: this.log, fields: { post: view.title } });
     return `${message.channelId}/${message.id}`;
   }
 

@@ -22,8 +22,11 @@ export interface PostView {
 
 /** Where unprompted posts go (Discord: the alerts channel). Refs are stable across restarts. */
 export interface Publisher {
-  /** Posts and returns a reference for later edits. */
-  post(view: PostView): Promise<string>;
+  /**
+   * Posts and returns a reference for later edits. Posts with the same `key` a few minutes apart
+   * (a retry, or the same post from a restarted bot) show once: the second returns the first.
+   */
+  post(view: PostView, options?: { key?: string }): Promise<string>;
   /** Replaces what a posted message shows (an alert that changed or resolved). */
   edit(ref: string, view: PostView): Promise<void>;
 }

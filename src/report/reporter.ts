@@ -168,7 +168,8 @@ export class Reporter {
     });
     const posted: PostedReport = { host, reportId, runId, findings: findings.length, tone: verdict.tone, messageRef: null };
     try {
-      posted.messageRef = await this.deps.publisher.post(view);
+      // A scheduled slot posts once per host, also if a restart makes it fire again as late.
+      posted.messageRef = await this.deps.publisher.post(view, req.scheduledFor === undefined ? {} : { key: `report:${host}:${req.scheduledFor}` });
       this.deps.reports.setMessageRef(reportId, posted.messageRef);
       reportsPosted.inc({ host, trigger: req.trigger });
       this.deps.log.info({ host, reportId, runId, findings: findings.length, trigger: req.trigger }, 'report posted');

@@ -831,6 +831,34 @@ describe('faults a test injects', () => {
     expect(double.requests.filter((r) => r.injected && r.status === 502)).toHaveLength(4);
     expect(double.violations).toEqual([]);
   });
+  it('a lost answer (afterHandling): the message exists, discord.js retries; enforce_nonce returns it instead of a second one', async () => {
+    const double = await startDiscordDouble({ nonceWindowMs: 1500 });
+    doubles.push(double);
+    const client = await newClient(double);
+    const channel = client.channels.cache.get(double.channels.alerts);
+    if (!channel?.isSendable()) throw new Error('alerts is not sendable');
+    const alerts = () => double.channelMessages('alerts').filter((m) => m.content.startsWith('disk'));
+
+    // Without a nonce, discord.js's retry after a lost answer posts the message twice.
+    double.failRest({ ...restRoutes.channelMessageCreate, status: 502, afterHandling: true });
+    await channel.send('disk 91%');
+    expect(alerts().map((m) => m.content)).toEqual(['disk 91%', 'disk 91%']);
+
+    double.failRest({ ...restRoutes.channelMessageCreate, status: 502, afterHandling: true });
+    const sent = await channel.send({ content: 'disk 92%', nonce: 'alert-1', enforceNonce: true });
+    expect(alerts().filter((m) => m.content === 'disk 92%').map((m) => m.id)).toEqual([sent.id]);
+    expect(double.requests.filter((r) => r.method === 'POST' && /\/messages$/.test(r.path)).map((r) => [r.status, r.injected ?? false])).toEqual([[502, true], [200, false], [502, true], [200, false]]);
+    // The same nonce without enforce_nonce, or another nonce, is a new message.
+    expect((await channel.send({ content: 'disk 92%', nonce: 'alert-1' })).id).not.toBe(sent.id);
+    expect((await channel.send({ content: 'disk 92%', nonce: 'alert-2', enforceNonce: true })).id).not.toBe(sent.id);
+    // Past the window the nonce is free again.
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await channel.send({ content: 'disk 92%', nonce: 'alert-1', enforceNonce: true })).id).not.toBe(sent.id);
+    const tooLong = await apiError(() => channel.send({ content: 'x', nonce: 'n'.repeat(26), enforceNonce: true }));
+    expect(tooLong).toMatchObject({ status: 400, code: 50035 });
+    expect(() => double.failRest({ ...restRoutes.channelMessageCreate, status: 429, afterHandling: true })).toThrow(/5xx/);
+  });
+
   it('holds a REST request until the test releases it (e.g. the command registration after READY)', async () => {
     const double = await startDiscordDouble();
     doubles.push(double);

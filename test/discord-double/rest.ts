@@ -15,7 +15,7 @@ import {
   validateModal,
 } from './limits.js';
 import type { InteractionRecord, StoredMessage, World } from './state.js';
-import type { AutocompleteChoice, RecordedRequest, Violation } from './types.js';
+import type { AutocompleteChoice, RecordedRequest, Snowflake, Violation } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -50,6 +50,11 @@ export interface RestFault {
   retryAfterMs?: number;
   /** 429 only: `X-RateLimit-Scope` (default `user`); `global` also sends `X-RateLimit-Global`. */
   scope?: 'user' | 'global' | 'shared';
+  /**
+   * 5xx only: the request is carried out first and only its answer is lost, as when a proxy in
+   * front of the API times out after the API did the work (a retry then meets what it did).
+   */
+  afterHandling?: boolean;
 }
 
 /** A request a test holds back: it is answered only once the test releases it. */
@@ -90,6 +95,8 @@ interface Route {
 
 export interface RestOptions {
   ackDeadlineMs: number;
+  /** How long a channel message's nonce is remembered for `enforce_nonce`. */
+  nonceWindowMs: number;
   interactionTokenTtlMs: number;
   maxFileSize: number;
   gatewayUrl: () => string;
@@ -112,6 +119,8 @@ export class RestApi {
   readonly #routes: Route[] = [];
   readonly #faults: RestFaultState[] = [];
   readonly #holds: { hold: RestHold; arrive: () => void; released: Promise<void> }[] = [];
+  /** The bot's channel messages by nonce, for `enforce_nonce`. */
+  readonly #nonces = new Map<string, { messageId: Snowflake; at: number }>();
 
   constructor(world: World, options: RestOptions) {
     this.#world = world;
@@ -121,6 +130,7 @@ export class RestApi {
 
   /** Makes the next matching requests fail (see {@link RestFault}); faults are tried oldest first. */
   addFault(fault: RestFault): RestFaultState {
+    if (fault.afterHandling === true && fault.status < 500) throw new Error('Discord double: afterHandling is for 5xx faults (a lost answer), not 429');
     const state: RestFaultState = { fault: { ...fault }, hits: 0, remaining: fault.times ?? 1 };
     this.#faults.push(state);
     return state;
@@ -158,8 +168,20 @@ export class RestApi {
     }
   }
 
-  #takeFault(method: string, path: string): Answer | undefined {
-    const state = this.#faults.find((f) => f.remaining > 0 && (f.fault.method === undefined || f.fault.method.toUpperCase() === method) && f.fault.path.test(path));
+  /** A message's nonce as Discord takes it (an integer or a string of at most 25 characters), as a map key. */
+  #nonceOf(json: Record<string, unknown>): string | undefined {
+    const nonce = json.nonce;
+    if (nonce === undefined || nonce === null) return undefined;
+    if ((typeof nonce === 'number' && Number.isInteger(nonce)) || (typeof nonce === 'string' && nonce.length <= 25)) return String(nonce);
+    const errors = new FormErrors();
+    errors.add(['nonce'], 'BASE_TYPE_BAD_LENGTH', 'Must be an integer or a string of 25 characters or fewer.');
+    throw apiErrors.invalidFormBody(errors);
+  }
+
+  #takeFault(method: string, path: string, afterHandling: boolean): Answer | undefined {
+    const state = this.#faults.find(
+      (f) => f.remaining > 0 && (f.fault.afterHandling === true) === afterHandling && (f.fault.method === undefined || f.fault.method.toUpperCase() === method) && f.fault.path.test(path),
+    );
     if (!state) return undefined;
     state.remaining -= 1;
     state.hits += 1;
@@ -212,7 +234,7 @@ export class RestApi {
       if (found.route.auth) this.#checkAuth(req.headers.authorization);
       body = await parseRequestBody(raw, req.headers['content-type']);
       await this.#waitForHolds(method, safeDecode(path));
-      const fault = this.#takeFault(method, safeDecode(path));
+      const fault = this.#takeFault(method, safeDecode(path), false);
       if (fault) {
         injected = true;
         answer = fault;
@@ -233,6 +255,11 @@ export class RestApi {
           json: isObject(body.json) ? body.json : {},
         };
         answer = await found.route.handler(ctx);
+        const lost = this.#takeFault(method, safeDecode(path), true);
+        if (lost) {
+          injected = true;
+          answer = lost;
+        }
       }
     } catch (error) {
       if (!(error instanceof ApiError)) {
@@ -492,8 +519,15 @@ export class RestApi {
     r('POST', '/channels/:channel_id/messages', ({ params, json, body }) => {
       const channel = channelOf(params);
       this.#validateMessage(json, body.files, []);
+      const nonce = this.#nonceOf(json);
+      // enforce_nonce: the bot's message with this nonce from the last few minutes comes back, and none is created.
+      const earlier = json.enforce_nonce === true && nonce !== undefined ? this.#nonces.get(nonce) : undefined;
+      if (earlier && Date.now() - earlier.at <= this.#options.nonceWindowMs && world.messages.has(earlier.messageId)) {
+        return ok(structuredClone(world.messages.get(earlier.messageId)!.data));
+      }
       const flags = typeof json.flags === 'number' ? json.flags & (MessageFlag.SuppressEmbeds | MessageFlag.SuppressNotifications | MessageFlag.IsComponentsV2) : 0;
       const stored = world.createMessage({ channelId: channel.id, body: json, files: body.files, type: 0, flags });
+      if (nonce !== undefined) this.#nonces.set(nonce, { messageId: stored.data.id, at: Date.now() });
       this.#announce('MESSAGE_CREATE', stored);
       return ok(structuredClone(stored.data));
     });

@@ -158,6 +158,7 @@ export class DiscordDouble<
     this.#rest = new RestApi(world, {
       ackDeadlineMs: options.ackDeadlineMs ?? 3000,
       interactionTokenTtlMs: options.interactionTokenTtlMs ?? 15 * 60_000,
+      nonceWindowMs: options.nonceWindowMs ?? 5 * 60_000,
       maxFileSize: this.#maxFileSize,
       gatewayUrl: () => this.gatewayUrl,
       dispatch: (event, data, intent) => void this.#gateway.dispatch(event, data, intent),

@@ -54,6 +54,8 @@ export interface DiscordDoubleOptions<C extends string, R extends string, M exte
   ackDeadlineMs?: number;
   /** How long an interaction token (webhook) stays valid (Discord: 15 min). */
   interactionTokenTtlMs?: number;
+  /** How long `enforce_nonce` finds an earlier message by its nonce (Discord: "the past few minutes"; default 5 min). */
+  nonceWindowMs?: number;
   /** Largest accepted file (default 10 MiB). */
   maxFileSize?: number;
   /** Default timeout of the test API's waits (default 10 s). */

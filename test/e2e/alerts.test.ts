@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { textOf, buttonsOf } from './util.js';
 import { alertMessages, amAlert, amWebhook, channelWrites, postWebhook } from './alerts-util.js';
@@ -69,6 +70,38 @@ describe('Alertmanager webhook: refusals and hostile labels', () => {
     const now = h.double.message(posted!.id);
     expect(now?.embeds?.[0]?.title).toMatch(/Resolved: DiskFull/);
     expect(alertMessages(h.double).filter((m) => /DiskFull/.test(m.embeds?.[0]?.title ?? ''))).toHaveLength(1);
+  });
+
+  it('a post that reached Discord but whose answer was lost shows once: across retries, and after a restart that lost what the bot stored', async () => {
+    const firing = amAlert({ alertname: 'CertExpiring', job: 'reverse-proxy' });
+    const body = (a = firing) => JSON.stringify(amWebhook([a], { alertname: 'CertExpiring' }));
+    const mine = () => alertMessages(h.double).filter((m) => /CertExpiring/.test(m.embeds?.[0]?.title ?? ''));
+    const posts = () => channelWrites(h.double).filter((w) => w.method === 'POST').length;
+    const before = posts();
+    // The first two attempts create the message, then their answers are lost (a 502 from a proxy).
+    const lost = h.double.failRest({ method: 'POST', path: /^\/channels\/\d+\/messages$/, status: 502, afterHandling: true, times: 2 });
+    expect((await postWebhook(url(), body(), auth)).status).toBe(200);
+    expect(lost.hits).toBe(2);
+    expect(posts() - before).toBe(3);
+    expect(mine()).toHaveLength(1);
+    const [shown] = mine();
+
+    // What a bot stopped between posting and storing leaves behind: the message, and no record of
+    // it. Alertmanager resends the group (it never got a 200); the restarted bot posts the same
+    // incident again, and Discord hands back the message it has.
+    const db = new BetterSqlite3(h.config.database.path);
+    try {
+      expect(db.prepare('DELETE FROM alert_groups').run().changes).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+    await h.restartBot();
+    expect((await postWebhook(url(), body(), auth)).status).toBe(200);
+    expect(mine().map((m) => m.id)).toEqual([shown!.id]);
+    // It stored that message: the resolution edits it.
+    expect((await postWebhook(url(), body({ ...firing, status: 'resolved', endsAt: '2026-11-29T22:30:00Z' }), auth)).status).toBe(200);
+    expect(h.double.message(shown!.id)?.embeds?.[0]?.title).toMatch(/Resolved: CertExpiring/);
+    expect(mine()).toHaveLength(1);
   });
 });
 
