@@ -95,7 +95,9 @@ export const sslRenew = defineRunbook({
   params,
   needs: ['proxy'],
   internalParams: ['previous'],
-  target: () => 'certificates',
+  // certbot runs inside the proxy's container and the run ends by reloading it: a /restart or
+  // deploy of the proxy meanwhile would kill a renewal half done, so the run holds the proxy.
+  target: (_p, host) => `service:${serviceOf(host, 'proxy')}`,
   complete: {
     certificate: async (host: Host): Promise<Suggestion[]> =>
       (await certificatesOn(host))

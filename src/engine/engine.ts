@@ -225,7 +225,7 @@ export class Engine {
       requested_by_name: req.actor.name,
       channel_id: req.channelId,
       status: 'running',
-      target_key: runbook.target ? `${host.name}:${runbook.target(params)}` : null,
+      target_key: runbook.target ? `${host.name}:${runbook.target(params, host.config)}` : null,
       error: null,
       created_at: Date.now(),
       finished_at: null,

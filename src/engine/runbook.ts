@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ExecResult, Host } from '../host/index.js';
+import type { HostConfig } from '../config/schema.js';
 import type { Part } from './parts.js';
 import type { Action } from './view.js';
 
@@ -102,8 +103,11 @@ export interface Runbook<S extends z.ZodType = z.ZodType> {
    * refuse: the asker gets the message, nothing runs and no run is recorded. Read-only.
    */
   check?: (host: Host, params: z.infer<S>) => Promise<void>;
-  /** Concurrency key: two active runs with the same key on a host are refused. */
-  target?: (params: z.infer<S>) => string;
+  /**
+   * Concurrency key: two active runs with the same key on a host are refused. A run that changes a
+   * service says `service:<name>`, the key /restart and deploy take, so they exclude each other.
+   */
+  target?: (params: z.infer<S>, host: HostConfig) => string;
   /**
    * The run changes every service of the host's project (with `target`): while it is active no
    * other run with a target starts on that host, and it does not start beside one.

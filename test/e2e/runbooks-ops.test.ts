@@ -43,6 +43,11 @@ describe('/runbook ssl-renew, restore, bootstrap', () => {
     expect(shown).toContain('docker-compose -f docker/compose.prod.yml exec -T reverse-proxy certbot renew --no-random-sleep-on-renew');
     expect(await refusal(gate, 'viewer')).toMatch(/Only members with the operator role can confirm this/);
     expect(daysLeft(due.domain)).toBe(due.expiresInDays);
+    // The run holds the proxy: a /restart of it meanwhile is refused, names the run, restarts nothing.
+    const proxyBefore = await serviceContainerIds('reverse-proxy');
+    const restart = await h.double.sendCommand({ name: 'restart', options: { service: 'reverse-proxy' }, member: 'operator', channel: 'alerts' }).waitForFollowup(undefined, { timeoutMs: 30_000 });
+    expect(restart.content).toMatch(/is already running ssl-renew on staging:service:reverse-proxy \(run \S+, awaiting confirmation, .*\)\. Wait for it to finish or cancel it; nothing was run\./);
+    expect(buttonsOf(restart)).toEqual([]);
 
     const reload = await confirm(gate, 'operator', /kill -s SIGHUP reverse-proxy/);
     expect(textOf(reload)).toContain(`✅ **Renew** — renewed: ${due.domain}`);
@@ -52,6 +57,7 @@ describe('/runbook ssl-renew, restore, bootstrap', () => {
     expect(textOf(done)).toMatch(/✅ \*\*Reload the reverse proxy\*\* — SIGHUP sent/);
     expect(textOf(done)).toMatch(/✅ \*\*Verify the new expiry\*\* — every certificate is valid for more than 30 days/);
     expect(await hostDocker(['logs', (await serviceContainerIds('reverse-proxy'))[0]!])).toContain('received SIGHUP');
+    expect(await serviceContainerIds('reverse-proxy')).toEqual(proxyBefore); // reloaded, never restarted
 
     const rb = await h.double.clickButton({ message: done, customId: buttonId(done, 'Restore the previous certificates'), member: 'operator' }).waitForReply(gateOf, { timeoutMs: 60_000 });
     expect(textOf(rb)).toContain(`docker exec brainbytes_reverse-proxy_1 ln -sfn ../../archive/${due.domain}/cert1.pem /etc/letsencrypt/live/${due.domain}/cert.pem`);
