@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import type { Logger } from 'pino';
 
@@ -12,6 +13,17 @@ export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
   return err.name === 'AbortError' || (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|UND_ERR_)/.test(code));
+}
+
+/**
+ * What makes a new channel message post once: a send can reach Discord and its answer be lost (a
+ * proxy timeout, a dropped connection), and every attempt to post it, {@link deliver}'s and
+ * discord.js's own retries, carries this one nonce, which Discord enforces: a repeat gets the
+ * message already posted instead of a second one. A key makes the nonce the same in another
+ * process too (the same alert posted again by a restarted bot). Spread it into `channel.send`.
+ */
+export function postOnce(key?: string): { nonce: string; enforceNonce: true } {
+  return { nonce: createHash('sha256').update(key ?? randomBytes(16)).digest('base64url').slice(0, 25), enforceNonce: true };
 }
 
 export interface DeliverOptions {

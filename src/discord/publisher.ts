@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { AttachmentBuilder, EmbedBuilder, type ActionRowBuilder, type ButtonBuilder, type Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { PostView, Publisher } from '../engine/publish.js';
 import { redact } from '../engine/redact.js';
-import { deliver } from './deliver.js';
+import { deliver, postOnce } from './deliver.js';
 import { buttonRows, clip } from './render.js';
 
 const TONE = { ok: 0x2ecc71, warn: 0xf39c12, fail: 0xe74c3c, info: 0x3498db } as const;
@@ -64,12 +63,8 @@ export class ChannelPublisher implements Publisher {
   }
 
   async post(view: PostView, options: { key?: string } = {}): Promise<string> {
-    // A send can reach Discord and its answer be lost (a proxy timeout, a dropped connection):
-    // every attempt, discord.js's own retries included, carries one nonce that Discord enforces,
-    // so a retry gets the message already posted instead of a second one. A key makes that nonce
-    // the same in another process too (the same alert resent after the bot restarted).
-    const nonce = createHash('sha256').update(options.key ?? randomBytes(16)).digest('base64url').slice(0, 25);
-    const message = await deliver(async () => (await this.channel()).send({ ...renderPost(view), nonce, enforceNonce: true }), { log: this.log, fields: { post: view.title } });
+    const once = postOnce(options.key);
+    const message = await deliver(async () => (await this.channel()).send({ ...renderPost(view), ...once }), { log: this.log, fields: { post: view.title } });
     return `${message.channelId}/${message.id}`;
   }
 

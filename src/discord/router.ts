@@ -9,7 +9,7 @@ import type { Role, RunView } from '../engine/view.js';
 import { actorOf, type Access } from './access.js';
 import { hostServices, type Choice, type Command, type CommandDeps } from './command.js';
 import { firstRefusal, hasRole, inAlertsChannel } from './guards.js';
-import { deliver, deliverWithFallback, isTransient } from './deliver.js';
+import { deliver, deliverWithFallback, isTransient, postOnce } from './deliver.js';
 import { PageCache } from './pages.js';
 import { paginate, renderNotice, renderPage, renderView, type RenderedMessage } from './render.js';
 
@@ -146,7 +146,8 @@ export class Router {
       return this.fail(i, err, logFields, true);
     }
     const channel = i.channel?.isSendable() ? i.channel : undefined;
-    await this.show(i, view, logFields, (m) => i.editReply(m), channel && ((m) => channel.send(m)), true);
+    const once = postOnce();
+    await this.show(i, view, logFields, (m) => i.editReply(m), channel && ((m) => channel.send({ ...m, ...once })), true);
     await this.showNext(i, view, logFields);
   }
 
@@ -158,7 +159,8 @@ export class Router {
     const channel = i.channel?.isSendable() ? i.channel : undefined;
     for (let next = view.next; next; next = next.next) {
       const { next: _later, ...own } = next;
-      await this.show(i, own, { ...logFields, rollout: true }, channel ? (m) => channel.send(m) : (m) => i.followUp(m), channel && ((m) => i.followUp(m)));
+      const once = postOnce();
+      await this.show(i, own, { ...logFields, rollout: true }, channel ? (m) => channel.send({ ...m, ...once }) : (m) => i.followUp(m), channel && ((m) => i.followUp(m)));
     }
   }
 

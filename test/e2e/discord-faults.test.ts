@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { restRoutes } from '../discord-double/index.js';
 import type { DoubleMessage } from '../discord-double/index.js';
 import { commandsLogMark, commandsLogSince } from '../staging/staging.js';
@@ -171,6 +171,35 @@ describe('Discord faults: runs complete, messages catch up, nothing runs twice, 
       h.double.clearRestFaults();
     }
   }, 120_000);
+
+  it('the deferred reply stays broken and the channel loses two answers: the gate is posted once, and it works', async () => {
+    const mark = await commandsLogMark();
+    const earlier = new Set(h.double.channelMessages('alerts').map((m) => m.id));
+    const isGate = (m: DoubleMessage) => !earlier.has(m.id) && textOf(m).includes('nextjs') && buttonsOf(m).some((b) => b.label === 'Confirm');
+    const gates = () => h.double.channelMessages('alerts').filter(isGate);
+    const firstRequest = h.double.requests.length;
+    const posts = () => h.double.requests.slice(firstRequest).filter((r) => r.method === 'POST' && restRoutes.channelMessageCreate.path.test(r.path)).length;
+    const webhook = h.double.failRest({ ...restRoutes.originalEdit, status: 500, times: 10_000 });
+    // Each of the first two posts reaches the channel, then its answer is lost (a 502 from a proxy).
+    const lost = h.double.failRest({ ...restRoutes.channelMessageCreate, status: 502, afterHandling: true, times: 2 });
+    try {
+      h.double.sendCommand({ name: 'restart', options: { service: 'nextjs' }, member: 'operator', channel: 'alerts' });
+      const gate = await h.double.waitForChannelMessage('alerts', isGate, { timeoutMs: 90_000 });
+      // The third attempt is answered: Discord hands back the message the first one posted.
+      await vi.waitFor(() => expect(posts()).toBe(3), { timeout: 60_000, interval: 200 });
+      expect(lost).toMatchObject({ hits: 2, remaining: 0 });
+      expect(webhook.hits).toBeGreaterThan(4);
+      expect(gates()).toHaveLength(1);
+      h.double.clearRestFaults();
+      const click = h.double.clickButton({ message: gate, customId: buttonId(gate, 'Confirm'), member: 'operator' });
+      await click.waitForUpdate(verified, { timeoutMs: 90_000 });
+      // The run's one message now shows its result; no second copy appeared on the way.
+      expect(h.double.channelMessages('alerts').filter((m) => !earlier.has(m.id) && textOf(m).includes('nextjs')).map((m) => m.id)).toEqual([gate.id]);
+      expect(restartsOf('nextjs', await commandsLogSince(mark))).toHaveLength(1);
+    } finally {
+      h.double.clearRestFaults();
+    }
+  }, 150_000);
 
   it('REST 5xx on follow-ups: a refusal sent as a follow-up still reaches the member', async () => {
     const gate = await gateFor('adonisjs');
