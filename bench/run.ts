@@ -17,8 +17,8 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -731,8 +731,38 @@ async function benchChild(env: StagingEnv, startDouble: () => Promise<DiscordDou
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The staging fleet's engines (bench/fleet.ts and the fleet e2e tests start them, and keep them
+ * with OPSBOT_KEEP_STAGING) that are running now, by their pid files.
+ */
+function fleetEnginesRunning(): string[] {
+  const dir = join(stagingDir(), 'fleet');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((member) => {
+    try {
+      process.kill(Number(readFileSync(join(dir, member, 'docker.pid'), 'utf8').trim()), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * What else loads the machine as the bench starts. On 2 cores the figures move with it: with the
+ * two fleet engines left running (their containers and health checks), the cold burst's final
+ * p99 read 1788 ms against 1130 ms without them, minutes apart.
+ */
+function machineAtStart(): void {
+  const fleet = fleetEnginesRunning();
+  const load = loadavg().map((x) => x.toFixed(2)).join(' / ');
+  row('0. the machine as the bench starts: load average (1 / 5 / 15 min)', `${load} on ${availableParallelism()} cores${fleet.length > 0 ? `; fleet engines running: ${fleet.join(', ')}` : ''}`, '—', 'info');
+  if (fleet.length > 0) say(`WARNING: the staging fleet's engines are running (${fleet.join(', ')}); they load the machine and skew every figure. \`bash test/staging/down\` stops them (and the main host, which the bench starts again).`);
+}
+
 async function main(): Promise<void> {
   say(`GC: ${gcHow}`);
+  machineAtStart();
   say('6. redaction of 10 MB of hostile text (no staging host needed)');
   try {
     const redaction = (await import('./redact.js')).benchRedact();
