@@ -149,6 +149,13 @@ export const configSchema = z
             approver: idOrName.describe('Role of the second person for four-eyes runbooks (gates.fourEyes)'),
           })
           .describe('Roles rank viewer < operator < approver; each includes the ones before it'),
+        preconnect: z
+          .number()
+          .int()
+          .min(0)
+          .max(200)
+          .default(50)
+          .describe("Connections to Discord's API kept open ahead of use, so that a burst of clicks after a quiet spell is acknowledged without a TCP and TLS handshake each (~70 KB each; 0: none)"),
       })
       .describe('Where the bot works in Discord and who may do what'),
     hosts: z.array(hostSchema).min(1, 'needs at least one host').describe('The hosts the bot manages, each a compose project reached over SSH (or locally)'),

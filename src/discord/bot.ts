@@ -1,5 +1,6 @@
-import { Client, Events, GatewayIntentBits, MessageFlags, Status, type Guild, type Interaction } from 'discord.js';
+import { Client, DefaultRestOptions, Events, GatewayIntentBits, MessageFlags, Status, type Guild, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
+import { preconnectAgent } from './preconnect.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { observeGateway } from '../metrics.js';
@@ -49,7 +50,9 @@ export async function startDiscordBot(opts: {
 }): Promise<DiscordBot> {
   const { config, engine, log } = opts;
   // Mentions in what the bot shows (who asked, who confirmed) must never notify anyone.
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] }, ...(opts.apiUrl ? { rest: { api: opts.apiUrl } } : {}) });
+  const api = opts.apiUrl ?? DefaultRestOptions.api;
+  const pre = config.discord.preconnect > 0 ? preconnectAgent(api, { size: config.discord.preconnect }) : undefined;
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], allowedMentions: { parse: [] }, rest: { api, ...(pre ? { agent: pre.agent } : {}) } });
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
 
@@ -78,6 +81,7 @@ export async function startDiscordBot(opts: {
     await guild.commands.set(opts.commands.map((c) => c.data));
   } catch (err) {
     await client.destroy();
+    await pre?.close();
     throw err;
   }
   log.info({ guild: guild.id, commands: opts.commands.map((c) => c.data.name), queued: waiting.size }, 'discord ready, commands registered');
@@ -85,6 +89,8 @@ export async function startDiscordBot(opts: {
   state.router = router;
   for (const i of waiting) void router.handle(i);
   waiting.clear();
+  // After the start-up's own requests, so that they do not wait behind the handshakes.
+  void pre?.fill();
 
   const gateway = () => ({
     connected: client.ws.shards.size > 0 && client.ws.shards.every((s) => s.status === Status.Ready),
@@ -123,6 +129,7 @@ export async function startDiscordBot(opts: {
       clearInterval(sweep);
       unobserve();
       await client.destroy();
+      await pre?.close();
     },
   };
 }
