@@ -572,6 +572,7 @@ async function coldBurst(env: StagingEnv, double: DiscordDouble, httpListen?: st
     await sleep(500); // let the command log settle
     const ran = commandLogLines(env).slice(before);
     const ackMs = acks.map((a) => (a.status === 'fulfilled' ? a.value.latencyMs : Number.POSITIVE_INFINITY));
+    const handledMs = acks.map((a) => (a.status === 'fulfilled' ? a.value.handledMs : Number.POSITIVE_INFINITY));
     const done = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const good = done.filter((r) => isPsReply(r.m));
     const finalMs = replies.map((r) => (r.status === 'fulfilled' && isPsReply(r.value.m) ? r.value.ms : Number.POSITIVE_INFINITY));
@@ -579,7 +580,9 @@ async function coldBurst(env: StagingEnv, double: DiscordDouble, httpListen?: st
     const p99 = percentile(finalMs, 99);
     row(`${metric}: answered`, `${good.length} of ${BURST}`, `${BURST}`, good.length === BURST);
     row(`${metric}: p50 / p99`, `${ms(percentile(finalMs, 50))} / ${ms(p99)}`, 'p99 < 1.5 s', p99 < 1500);
-    row(`${metric}: ack p99 (from the double)`, ms(percentile(ackMs, 99)), '< 50 ms', percentile(ackMs, 99) < 50);
+    // The double times a callback as it arrives (as Discord's edge would); when it had handled it,
+    // its own queue behind the burst's earlier callbacks included, is shown beside it.
+    row(`${metric}: ack p99 (from the double)`, `${ms(percentile(ackMs, 99))} (handled by the double: ${ms(percentile(handledMs, 99))})`, '< 50 ms', percentile(ackMs, 99) < 50);
     row(`${metric}: processes started on the host`, String(ran.length), '≤ 5', ran.length <= 5);
     // Receipt → accepted, as the bot itself timed it: what of the double's figure is the bot's.
     const own = await botAckBuckets(httpListen).catch((err: unknown) => `could not read /metrics: ${(err as Error).message}`);

@@ -569,6 +569,27 @@ describe('rule breaks are answered like Discord and recorded', () => {
     await expect(interaction.acknowledged({ timeoutMs: 50 })).rejects.toThrow(/404 code 10062/);
   });
 
+  it('times a callback by its arrival: one the double handles late (held here) counts, and meets the deadline, from when it came', async () => {
+    const { double, handle } = await setup({ ackDeadlineMs: 150 });
+    const hold = double.holdRest({ method: 'POST', path: /^\/interactions\/\d+\/[^/]+\/callback$/ });
+    const deferredOk = deferred<void>();
+    handle(async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      await interaction.deferReply();
+      deferredOk.resolve();
+    });
+    const interaction = double.sendCommand({ name: 'status', options: { service: 'api' }, member: 'operator' });
+    await hold.arrived;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    hold.release();
+    await deferredOk.promise;
+    const ack = await interaction.acknowledged();
+    expect(ack.type).toBe(5);
+    expect(ack.latencyMs).toBeLessThan(150);
+    expect(ack.handledMs).toBeGreaterThanOrEqual(300);
+    expect(double.violations).toEqual([]);
+  });
+
   it('rejects an over-limit embed sent through raw REST with 50035 and records it', async () => {
     const { double, client } = await setup();
     const error = await apiError(() =>

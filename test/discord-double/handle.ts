@@ -110,7 +110,7 @@ export class InteractionHandle {
       timeoutMs: this.#timeout(options),
       check: () =>
         record.ack
-          ? { value: { type: record.ack.type, at: new Date(record.ack.at), latencyMs: record.ack.at - record.createdAt } }
+          ? { value: { type: record.ack.type, at: new Date(record.ack.at), latencyMs: record.ack.at - record.createdAt, handledMs: record.ack.handledAt - record.createdAt } }
           : undefined,
     });
   }

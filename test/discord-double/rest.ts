@@ -28,6 +28,8 @@ interface Context {
   body: ParsedBody;
   /** The body if it is a JSON object, else {}. */
   json: Json;
+  /** When the request reached the double (epoch ms): what Discord's edge would time it by. */
+  receivedAt: number;
 }
 
 interface Answer {
@@ -207,6 +209,11 @@ export class RestApi {
   // HTTP plumbing
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Timed as it arrives, handled one event-loop phase later: requests that reach the double
+    // together (a burst of callbacks) are each timed on arrival, not after the double's own work
+    // on the ones before it, which Discord's edge, many servers wide, does not queue them behind.
+    const receivedAt = Date.now();
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
     if (url.pathname.startsWith('/attachments/') && method === 'GET') {
@@ -253,6 +260,7 @@ export class RestApi {
           query: url.searchParams,
           body,
           json: isObject(body.json) ? body.json : {},
+          receivedAt,
         };
         answer = await found.route.handler(ctx);
         const lost = this.#takeFault(method, safeDecode(path), true);
@@ -678,7 +686,7 @@ export class RestApi {
 
   #callback(ctx: Context): Answer {
     const world = this.#world;
-    const now = Date.now();
+    const now = ctx.receivedAt;
     const record = world.interactions.get(ctx.params.interaction_id ?? '');
     const type = typeof ctx.json.type === 'number' ? ctx.json.type : undefined;
     if (!record || record.token !== ctx.params.token) {
@@ -800,7 +808,7 @@ export class RestApi {
       default:
         break;
     }
-    record.ack = { type, at: now };
+    record.ack = { type, at: now, handledAt: Date.now() };
 
     if (ctx.query.get('with_response') !== 'true') return noContent;
     const interaction: Json = { id: record.id, type: record.payload.type };

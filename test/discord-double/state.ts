@@ -137,7 +137,8 @@ export interface InteractionRecord {
   /** Readable label for error messages: `/deploy by operator`. */
   label: string;
   createdAt: number;
-  ack?: { type: number; at: number };
+  /** `at`: when the accepted callback reached the double; `handledAt`: when the double had handled it. */
+  ack?: { type: number; at: number; handledAt: number };
   attempts: CallbackAttempt[];
   /** What `@original` refers to (the reply, or the component's message after types 6/7). */
   originalMessageId?: Snowflake;

@@ -175,8 +175,10 @@ export interface Acknowledgement {
   /** Interaction callback type (4, 5, 6, 7, 8, 9). */
   type: number;
   at: Date;
-  /** ms between dispatch and the accepted callback. */
+  /** ms between dispatch and the accepted callback's arrival at the double. */
   latencyMs: number;
+  /** ms between dispatch and the double having handled the callback (its own queue included). */
+  handledMs: number;
 }
 
 export interface AutocompleteChoice {
