@@ -31,6 +31,9 @@ export interface PreconnectAgent {
   close(): Promise<void>;
 }
 
+/** How long close() lets requests in flight finish before it ends them. */
+const CLOSE_WAIT_MS = 3000;
+
 const portOf = (o: { port: string; protocol: string }) => o.port || (o.protocol === 'https:' ? '443' : '80');
 
 export function preconnectAgent(api: string, options: PreconnectOptions): PreconnectAgent {
@@ -39,6 +42,12 @@ export function preconnectAgent(api: string, options: PreconnectOptions): Precon
   // undici's own connector with its defaults: a preconnected socket is the one it would open.
   const connect = buildConnector({});
   const idle = new Set<Socket>();
+  /** Every socket undici has from this agent, to end what close() cannot wait for. */
+  const inUse = new Set<Socket>();
+  const handOver = (socket: Socket) => {
+    inUse.add(socket);
+    socket.once('close', () => inUse.delete(socket));
+  };
   const refillAfterMs = options.refillAfterMs ?? 1000;
   const reopenBaseMs = options.reopenAfterMs ?? 30_000;
   let reopenMs = reopenBaseMs;
@@ -46,15 +55,22 @@ export function preconnectAgent(api: string, options: PreconnectOptions): Precon
   let closed = false;
   let opening = 0;
 
+  let reopening = false;
   const fillIn = (ms: number) => {
     if (closed) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void fill(), ms).unref();
+    timer = setTimeout(() => {
+      reopening = false;
+      void fill();
+    }, ms).unref();
   };
 
+  // The server closing idle connections closes them all at once: one reopen (and one doubling) for them.
   const onGone = function (this: Socket) {
     if (!idle.delete(this)) return;
     this.destroy();
+    if (reopening) return;
+    reopening = true;
     fillIn(reopenMs);
     reopenMs = Math.min(reopenMs * 2, reopenBaseMs * 32);
   };
@@ -97,13 +113,18 @@ export function preconnectAgent(api: string, options: PreconnectOptions): Precon
           continue;
         }
         socket.ref();
+        handOver(socket);
         reopenMs = reopenBaseMs;
+        reopening = false;
         fillIn(refillAfterMs);
         // As for a new connection, undici gets the socket after `connect` has returned.
         process.nextTick(callback, null, socket);
         return;
       }
-      connect(opts, callback);
+      connect(opts, (err, socket) => {
+        if (socket) handOver(socket);
+        callback(...((err ? [err, null] : [null, socket]) as buildConnector.CallbackArgs));
+      });
     },
   });
 
@@ -117,7 +138,17 @@ export function preconnectAgent(api: string, options: PreconnectOptions): Precon
       clearTimeout(timer);
       for (const socket of idle) socket.destroy();
       idle.clear();
-      await agent.close();
+      // A request still in flight (a result's last edit) may finish; a stop does not wait long
+      // for a Discord that no longer answers.
+      const closing = agent.close();
+      let wait: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (wait = setTimeout(resolve, CLOSE_WAIT_MS, 'late')));
+      if ((await Promise.race([closing, late])) === 'late') {
+        // undici's Agent forgets its connections once closing, so its destroy() cannot end them.
+        for (const socket of inUse) socket.destroy();
+        await closing;
+      }
+      clearTimeout(wait);
     },
   };
 }

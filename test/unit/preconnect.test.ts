@@ -77,6 +77,28 @@ describe('preconnectAgent', () => {
     expect(pre.ready()).toBe(1);
   });
 
+  it('when the server closes every idle connection at once, they are reopened together, later each time it happens again', async () => {
+    const { sockets, pre } = await setUp(3, { reopenAfterMs: 200 });
+    await pre.fill();
+    await vi.waitFor(() => expect(sockets).toHaveLength(3));
+    const closeAll = () => sockets.filter((s) => !s.destroyed).forEach((s) => s.destroy());
+    closeAll();
+    await vi.waitFor(() => expect(pre.ready()).toBe(0));
+    let t0 = Date.now();
+    await vi.waitFor(() => expect(pre.ready()).toBe(3), { timeout: 2000, interval: 10 });
+    const first = Date.now() - t0; // not at once
+    expect(sockets).toHaveLength(6);
+    closeAll();
+    await vi.waitFor(() => expect(pre.ready()).toBe(0));
+    t0 = Date.now();
+    await vi.waitFor(() => expect(pre.ready()).toBe(3), { timeout: 5000, interval: 10 });
+    const second = Date.now() - t0;
+    expect(first).toBeGreaterThanOrEqual(150);
+    expect(second).toBeGreaterThanOrEqual(350); // doubled once,
+    expect(second).toBeLessThan(2500); // not once per connection (32×: 6.4 s)
+    expect(sockets).toHaveLength(9);
+  });
+
   it('requests to another origin do not take its connections', async () => {
     const mine = await setUp(2, { refillAfterMs: 10_000 });
     const other = await countingServer();
@@ -87,6 +109,21 @@ describe('preconnectAgent', () => {
     expect(other.sockets).toHaveLength(1);
     expect(mine.pre.ready()).toBe(2);
   });
+
+  it('close() does not wait long for a request the server never answers', async () => {
+    const { pre } = await setUp(1);
+    const hung = createServer(() => undefined); // takes the request, never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const { port } = hung.address() as { port: number };
+    const pending = request(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x', dispatcher: pre.agent }).catch((err: Error) => err);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the request is on the wire
+    const t0 = Date.now();
+    await pre.close();
+    expect(Date.now() - t0).toBeLessThan(4500);
+    expect(await pending).toBeInstanceOf(Error);
+    hung.closeAllConnections();
+    await new Promise((resolve) => hung.close(resolve));
+  }, 10_000);
 
   it('close() ends its idle connections', async () => {
     const { sockets, pre } = await setUp(3);
