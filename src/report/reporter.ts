@@ -168,8 +168,10 @@ export class Reporter {
     });
     const posted: PostedReport = { host, reportId, runId, findings: findings.length, tone: verdict.tone, messageRef: null };
     try {
-      // A scheduled slot posts once per host, also if a restart makes it fire again as late.
-      posted.messageRef = await this.deps.publisher.post(view, req.scheduledFor === undefined ? {} : { key: `report:${host}:${req.scheduledFor}` });
+      // A scheduled slot posts once per host, also if a restart makes it fire again as late: keyed
+      // by its second, since on time it is the moment the tick ran (a few ms past the slot) and
+      // late it is the slot itself.
+      posted.messageRef = await this.deps.publisher.post(view, req.scheduledFor === undefined ? {} : { key: `report:${host}:${Math.floor(req.scheduledFor / 1000)}` });
       this.deps.reports.setMessageRef(reportId, posted.messageRef);
       reportsPosted.inc({ host, trigger: req.trigger });
       this.deps.log.info({ host, reportId, runId, findings: findings.length, trigger: req.trigger }, 'report posted');

@@ -40,6 +40,8 @@ describe('daily health report', () => {
   let bot: Harness | undefined;
   // Set once the staging host is reset, so the fire time is still ahead when the bot starts.
   let schedule = { cron: '', at: 0 };
+  /** The report the schedule posted at `schedule.at` (the first test). */
+  let onTime = '';
   beforeAll(async () => {
     await resetStaging();
     // The newest backup is 3 days old (the seed's files are written just now).
@@ -62,6 +64,7 @@ describe('daily health report', () => {
 
   it('the schedule posts a report to #alerts that matches the host: services, disk, certificates, old backup, health URL; it is in /audit', async () => {
     const post = await h.double.waitForChannelMessage('alerts', (m) => (m.embeds?.[0]?.title ?? '').includes('Health report · staging'), { timeoutMs: 40_000 });
+    onTime = post.id;
     expect(Date.now()).toBeGreaterThanOrEqual(schedule.at);
     const text = textOf(post);
     expect(description(post)).toMatch(/\d+ things need attention/);
@@ -163,14 +166,29 @@ describe('daily health report', () => {
   });
 
   it('a report missed while the bot was down is posted once at the next start, saying it is late', async () => {
-    // The bot last fired yesterday and was down over today's fire time (stored as it would be).
-    const db = new BetterSqlite3(h.config.database.path);
-    try {
-      db.prepare('UPDATE report_schedule SET last_fire = ? WHERE id = 1').run(schedule.at - 86_400_000);
-    } finally {
-      db.close();
-    }
-    const before = reportsIn(h).length;
+    // The bot last fired yesterday (stored as it would be), so at its next start today's slot counts as missed.
+    const lastFiredYesterday = () => {
+      const db = new BetterSqlite3(h.config.database.path);
+      try {
+        db.prepare('UPDATE report_schedule SET last_fire = ? WHERE id = 1').run(schedule.at - 86_400_000);
+      } finally {
+        db.close();
+      }
+    };
+    // First as if the fire time was not recorded although the report went out (the first test's):
+    // the slot's post comes back from Discord for its nonce, and nothing new is posted.
+    let before = reportsIn(h).length;
+    lastFiredYesterday();
+    await h.restartBot();
+    await h.app.reportSchedule.catchUp;
+    expect(reportsIn(h).length).toBe(before);
+    expect(h.logs.some((l) => l.includes('a scheduled report was missed while the bot was down'))).toBe(true);
+
+    // Then truly down over the fire time: the report of that slot was never posted.
+    const stored = h.double.world.messages.get(onTime);
+    if (stored) h.double.world.deleteMessage(stored);
+    before = reportsIn(h).length;
+    lastFiredYesterday();
     await h.restartBot();
     const late = await h.double.waitForChannelMessage('alerts', (m) => (m.embeds?.[0]?.title ?? '') === 'Health report · staging (late)', { timeoutMs: 30_000 });
     expect(description(late)).toContain(`was due at ${new Date(schedule.at).toISOString().slice(0, 16).replace('T', ' ')} UTC; the bot was not running then`);
